@@ -1,0 +1,37 @@
+/**
+ * Reading why ssh exited, to tell errors worth retrying from ones that need
+ * a person, and to say so in words.
+ * @module
+ */
+
+/** Why the tunnel's ssh ended. */
+export interface ExitReason {
+  /** False when retrying cannot help until a person acts. */
+  retryable: boolean;
+  /** One line for `petit status` and the log. */
+  message: string;
+}
+
+/** Classifies an ssh exit from its exit code and the last lines of its stderr. */
+export function classifyExit(exitCode: number | null, signal: string | null, stderr: string[]): ExitReason {
+  const text = stderr.join("\n");
+  if (/Permission denied \(publickey/.test(text)) {
+    return {
+      retryable: false,
+      message: "the relay refused this client's key (revoked or unknown): run \"petit register\" again",
+    };
+  }
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|No \S+ host key is known/.test(text)) {
+    return {
+      retryable: false,
+      message: "the relay's SSH host key does not match the pinned one: if the relay was reinstalled, run \"petit register\" again; otherwise someone may be intercepting the connection",
+    };
+  }
+  const forward = /remote port forwarding failed for listen port (\d+)/.exec(text);
+  if (forward) {
+    return { retryable: true, message: `the relay refused the forward on port ${forward[1]} (still held by an old session, or not this client's port)` };
+  }
+  const last = stderr.filter((line) => line.trim()).at(-1)?.trim();
+  if (signal) return { retryable: true, message: `ssh was killed by ${signal}` };
+  return { retryable: true, message: last ? `ssh exited ${exitCode}: ${last}` : `ssh exited ${exitCode}` };
+}

@@ -1,0 +1,154 @@
+/**
+ * Keeps the tunnel's ssh running: spawns it, knows when the forward is up,
+ * restarts it on every exit with backoff, and says why each time.
+ * @module
+ */
+import { execa, type ResultPromise } from "execa";
+import { createInterface } from "node:readline";
+import { READY_MARKER } from "../constants.ts";
+import { DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from "./backoff.ts";
+import { classifyExit } from "./classify.ts";
+
+/** Where the tunnel is. */
+export type TunnelState = "connecting" | "connected" | "retrying" | "error" | "stopped";
+
+/** A snapshot for `petit status`. */
+export interface TunnelStatus {
+  state: TunnelState;
+  connected_since: string | null;
+  restarts: number;
+  last_error: string | null;
+  next_retry_at: string | null;
+  ssh_pid: number | null;
+}
+
+/** What the supervisor runs and how it waits. */
+export interface SupervisorOptions {
+  sshPath: string;
+  args: string[];
+  log: (line: string) => void;
+  backoff?: BackoffOptions;
+  /** A connection up this long resets the backoff. */
+  stableMs?: number;
+  /** An attempt not connected after this long is killed and retried. */
+  connectTimeoutMs?: number;
+  /** Called with ssh's PID on each spawn (for the orphan-cleaning pid file). */
+  onSpawn?: (pid: number | undefined) => void;
+}
+
+/** Supervises one ssh process. */
+export class TunnelSupervisor {
+  #state: TunnelState = "stopped";
+  #child: ResultPromise | undefined;
+  #connectedAt: number | undefined;
+  #failures = 0;
+  #restarts = 0;
+  #lastError: string | null = null;
+  #retryAt: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #listeners = new Set<() => void>();
+
+  constructor(private readonly options: SupervisorOptions) {}
+
+  /** Starts the first attempt. */
+  start(): void {
+    if (this.#state !== "stopped") return;
+    this.#spawn();
+  }
+
+  /** Stops ssh and stays stopped; resolves once ssh has exited. */
+  async stop(): Promise<void> {
+    this.#state = "stopped";
+    clearTimeout(this.#timer);
+    const child = this.#child;
+    if (!child) return;
+    child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 3_000);
+    await child.catch(() => undefined);
+    clearTimeout(killer);
+    this.#emit();
+  }
+
+  /** Calls `listener` on every change of state. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  status(): TunnelStatus {
+    return {
+      state: this.#state,
+      connected_since: this.#connectedAt ? new Date(this.#connectedAt).toISOString() : null,
+      restarts: this.#restarts,
+      last_error: this.#lastError,
+      next_retry_at: this.#retryAt ? new Date(this.#retryAt).toISOString() : null,
+      ssh_pid: this.#child?.pid ?? null,
+    };
+  }
+
+  #spawn(): void {
+    const o = this.options;
+    this.#state = "connecting";
+    this.#retryAt = undefined;
+    // stdin stays an open pipe for the daemon's whole life: the relay's forced
+    // command waits for its end, so the session dies with this process.
+    const child = execa(o.sshPath, o.args, {
+      stdin: "pipe", stdout: "pipe", stderr: "pipe", buffer: false, reject: false, cleanup: true,
+    });
+    this.#child = child;
+    o.onSpawn?.(child.pid);
+    const stderr: string[] = [];
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      stderr.push(line);
+      if (stderr.length > 20) stderr.shift();
+      o.log(`ssh: ${line}`);
+    });
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (line.trim() === READY_MARKER && this.#child === child && this.#state === "connecting") {
+        this.#state = "connected";
+        this.#connectedAt = Date.now();
+        this.#lastError = null;
+        o.log(`tunnel: connected (ssh pid ${child.pid})`);
+        this.#emit();
+      }
+    });
+    const watchdog = setTimeout(() => {
+      if (this.#child === child && this.#state === "connecting") {
+        o.log(`tunnel: not connected after ${(o.connectTimeoutMs ?? 30_000) / 1000} s; killing ssh to retry`);
+        child.kill("SIGKILL");
+      }
+    }, o.connectTimeoutMs ?? 30_000);
+    child.then((result) => {
+      clearTimeout(watchdog);
+      // Wait a tick so the last stderr lines are read before classifying.
+      setImmediate(() => this.#exited(child, result.exitCode ?? null, result.signal ?? null, stderr));
+    });
+    this.#emit();
+  }
+
+  #exited(child: ResultPromise, exitCode: number | null, signal: string | null, stderr: string[]): void {
+    if (this.#child !== child) return;
+    this.#child = undefined;
+    this.options.onSpawn?.(undefined);
+    if (this.#state === "stopped") return;
+    const o = this.options;
+    const upFor = this.#connectedAt && this.#state === "connected" ? Date.now() - this.#connectedAt : 0;
+    this.#connectedAt = undefined;
+    if (upFor >= (o.stableMs ?? 60_000)) this.#failures = 0;
+    this.#failures++;
+    this.#restarts++;
+    const reason = classifyExit(exitCode, signal, stderr);
+    const backoff = o.backoff ?? DEFAULT_BACKOFF;
+    const delay = reason.retryable ? retryDelay(this.#failures, backoff) : backoff.fatal;
+    this.#lastError = reason.message;
+    this.#state = reason.retryable ? "retrying" : "error";
+    this.#retryAt = Date.now() + delay;
+    o.log(`tunnel: ${reason.message}; retry ${this.#failures} in ${(delay / 1000).toFixed(1)} s`);
+    this.#timer = setTimeout(() => this.#spawn(), delay);
+    this.#emit();
+  }
+
+  #emit(): void {
+    for (const listener of this.#listeners) listener();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * What every petit command shares: where the installation lives and how its
+ * config is read. Only commands read config; lib/ takes settings as arguments.
+ * @module
+ */
+import { Command, Option, UsageError } from "clipanion";
+import { configPath, ConfigError, readConfig } from "../config/file.ts";
+import type { ClientConfig, PetitConfig, ServerConfig } from "../config/schema.ts";
+import { clientPaths, petitHome, serverPaths } from "../paths.ts";
+
+/** Base class: `--config` and the PETIT_HOME layout. */
+export abstract class PetitCommand extends Command {
+  configOption = Option.String("--config", {
+    description: "Config file to use instead of $PETIT_HOME/config.toml",
+    env: "PETIT_CONFIG",
+  });
+
+  get home(): string {
+    return petitHome();
+  }
+
+  get configFile(): string {
+    return configPath(this.home, this.configOption);
+  }
+
+  get serverPaths() {
+    return serverPaths(this.home);
+  }
+
+  get clientPaths() {
+    return clientPaths(this.home);
+  }
+
+  /** Reads the config; a bad file is the user's to fix, so it is a UsageError. */
+  readConfig(): PetitConfig {
+    try {
+      return readConfig(this.configFile);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+
+  serverConfig(): ServerConfig {
+    const config = this.readConfig().server;
+    if (!config) throw new UsageError(`No [server] section in "${this.configFile}": run "petit server init --domain DOMAIN" first`);
+    return config;
+  }
+
+  clientConfig(): ClientConfig {
+    const config = this.readConfig().client;
+    if (!config) throw new UsageError(`No [client] section in "${this.configFile}": run "petit register URL --token TOKEN" first`);
+    return config;
+  }
+
+  /** Writes a line to stdout. */
+  out(line: string): void {
+    this.context.stdout.write(line + "\n");
+  }
+
+  /** Writes a line to stderr. */
+  err(line: string): void {
+    this.context.stderr.write(line + "\n");
+  }
+}
+
+/** Parses a port option; throws a UsageError naming the flag. */
+export function portOption(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`${flag} must be a port number from 1 to 65535, got "${value}"`);
+  }
+  return port;
+}
+
+/** A line-logger with ISO timestamps, for daemons. */
+export function timestampedLog(stream: NodeJS.WritableStream): (line: string) => void {
+  return (line) => stream.write(`${new Date().toISOString()} ${line}\n`);
+}

@@ -1,0 +1,24 @@
+import { Command } from "clipanion";
+import { stopByPidFile } from "../daemon/pid-file.ts";
+import { commandLine, readPidFile } from "../proc.ts";
+import { PetitCommand } from "./base.ts";
+
+/** `petit down`: stop the client daemon and its ssh. */
+export class DownCommand extends PetitCommand {
+  static override paths = [["down"]];
+  static override usage = Command.Usage({
+    category: "Client",
+    description: "Stop the tunnel and the client daemon",
+    details: "Stops petit-clientd and its ssh; no ssh is left behind. Running it when nothing runs is fine (exit 0).",
+  });
+
+  async execute(): Promise<number> {
+    const paths = this.clientPaths;
+    const pid = await stopByPidFile(paths.daemonPid);
+    // An ssh whose daemon was killed (-9) ends by itself when its stdin closes; make sure.
+    const ssh = readPidFile(paths.sshPid);
+    if (ssh && commandLine(ssh)?.includes(paths.key)) await stopByPidFile(paths.sshPid, 3_000);
+    this.out(pid ? `petit-clientd stopped (pid ${pid})` : "petit-clientd is not running");
+    return 0;
+  }
+}

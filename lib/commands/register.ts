@@ -1,0 +1,81 @@
+import { Command, Option, UsageError } from "clipanion";
+import { userInfo, hostname } from "node:os";
+import { registerAtRelay } from "../client/register.ts";
+import { writeSection } from "../config/file.ts";
+import { clientFields, defaultsOf, parseHostPort, type ClientConfig } from "../config/schema.ts";
+import { DEFAULT_CLIENT_CONTROL_PORT, DEFAULT_TARGET } from "../constants.ts";
+import { validateName } from "../names.ts";
+import { ensureKeyPair } from "../ssh/keygen.ts";
+import { pinHostKey } from "../ssh/known-hosts.ts";
+import { PetitCommand, portOption } from "./base.ts";
+
+/** `petit register`: get an ID and a port from a relay. */
+export class RegisterCommand extends PetitCommand {
+  static override paths = [["register"]];
+  static override usage = Command.Usage({
+    category: "Client",
+    description: "Register this machine with a relay",
+    details: `
+      Creates this client's SSH key (ed25519, 0600) if needed, registers it with the relay's API using the enrollment token, pins the relay's SSH host key, and writes the \`[client]\` section of config.toml. Running it again with the same key keeps the same ID and port.
+    `,
+    examples: [
+      ["Expose a local web app on port 8080", "$0 register http://relay.example.com:3014 --token TOKEN"],
+      ["Expose an ERP API under a name", "$0 register http://relay.example.com:3014 --token TOKEN --name erp --to 127.0.0.1:5000"],
+    ],
+  });
+
+  url = Option.String({ name: "URL" });
+  token = Option.String("--token", { env: "PETIT_TOKEN", description: "The relay's enrollment token (petit server token)" });
+  name = Option.String("--name", { description: "A DNS label; the service is then also at <name>.<domain>" });
+  to = Option.String("--to", { description: "Local service to expose, HOST:PORT (default 127.0.0.1:8080)" });
+  controlPort = Option.String("--control-port", { description: "Local command port of the client daemon (default 3015)" });
+  json = Option.Boolean("--json", false, { description: "Print the registration as JSON" });
+
+  async execute(): Promise<number> {
+    if (!this.token) throw new UsageError("--token is required (ask the relay's operator for \"petit server token\")");
+    let relay: URL;
+    try {
+      relay = new URL(this.url);
+      if (relay.protocol !== "http:" && relay.protocol !== "https:") throw new Error();
+    } catch {
+      throw new UsageError(`URL must be the relay's API address such as "http://relay.example.com:3014", got "${this.url}"`);
+    }
+    const previous = this.readConfig().client;
+    const target = this.to ?? previous?.target ?? DEFAULT_TARGET;
+    if (!parseHostPort(target)) throw new UsageError(`--to must be HOST:PORT such as "127.0.0.1:8080", got "${target}"`);
+    let name: string | undefined;
+    try {
+      name = this.name === undefined ? undefined : validateName(this.name);
+    } catch (error) {
+      throw new UsageError(`--name: ${(error as Error).message}`);
+    }
+    const paths = this.clientPaths;
+    const publicKey = await ensureKeyPair(paths.key, `petit@${hostname()}`);
+    const answer = await registerAtRelay(relay.origin, this.token, publicKey, name);
+    pinHostKey(paths.knownHosts, answer.ssh.host_key);
+    const config: ClientConfig = {
+      ...(defaultsOf(clientFields) as unknown as ClientConfig),
+      ...previous,
+      relay: relay.origin,
+      id: answer.id,
+      name: answer.name,
+      port: answer.port,
+      target,
+      public_host: answer.public_host,
+      public_url: answer.public_url,
+      control_port: portOption("--control-port", this.controlPort, previous?.control_port ?? DEFAULT_CLIENT_CONTROL_PORT),
+      ssh_host: answer.ssh.host || relay.hostname.replace(/^\[|\]$/g, ""),
+      ssh_port: answer.ssh.port,
+      ssh_user: answer.ssh.user,
+    };
+    writeSection(this.configFile, "client", config);
+    if (this.json) {
+      this.out(JSON.stringify({ id: config.id, name: config.name, port: config.port, public_host: config.public_host, public_url: config.public_url, target }, null, 2));
+      return 0;
+    }
+    this.out(`Registered as client ${answer.id}${answer.name ? ` (${answer.name})` : ""} with relay ${relay.origin}`);
+    this.out(`  public URL: ${answer.public_url}  →  ${target} (relay port ${answer.port})`);
+    this.out(`Next: "petit up" starts the tunnel (running as ${userInfo().username}).`);
+    return 0;
+  }
+}

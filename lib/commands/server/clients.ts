@@ -1,0 +1,50 @@
+import { Command, Option } from "clipanion";
+import { parseRange } from "../../config/schema.ts";
+import { callControl } from "../../daemon/control-client.ts";
+import { readSecret } from "../../secrets.ts";
+import { clientRows, type ClientRow } from "../../server/clients-view.ts";
+import { Registry } from "../../server/registry.ts";
+import { PetitCommand } from "../base.ts";
+import { formatTable } from "../table.ts";
+
+/** `petit server clients`: list registered clients. */
+export class ServerClientsCommand extends PetitCommand {
+  static override paths = [["server", "clients"]];
+  static override usage = Command.Usage({
+    category: "Relay",
+    description: "List registered clients",
+    details: "Shows each client's ID, name, port, key fingerprint, whether it is connected now, and when it was last seen. Works with the relay down too (everyone then shows offline).",
+    examples: [["As JSON for scripts", "$0 server clients --json"]],
+  });
+
+  json = Option.Boolean("--json", false, { description: "Print JSON" });
+
+  async execute(): Promise<number> {
+    const config = this.serverConfig();
+    const paths = this.serverPaths;
+    const secret = readSecret(paths.controlSecret);
+    let rows = secret ? await callControl<ClientRow[]>(config.control_port, secret, "/v1/clients") : undefined;
+    if (!rows) {
+      const registry = Registry.open({
+        file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, readOnly: true,
+      });
+      rows = clientRows(registry, undefined, config.domain);
+    }
+    if (this.json) {
+      this.out(JSON.stringify(rows, null, 2));
+      return 0;
+    }
+    if (rows.length === 0) {
+      this.out("No clients registered yet.");
+      return 0;
+    }
+    this.out(formatTable(
+      ["ID", "NAME", "PORT", "STATE", "LAST SEEN", "FINGERPRINT"],
+      rows.map((r) => [
+        String(r.id), r.name || "-", String(r.port), r.online ? "online" : "offline",
+        r.online ? `since ${r.online_since}` : r.last_seen ?? "never", r.fingerprint,
+      ]),
+    ));
+    return 0;
+  }
+}

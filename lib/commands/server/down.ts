@@ -1,0 +1,26 @@
+import { Command } from "clipanion";
+import { stopByPidFile } from "../../daemon/pid-file.ts";
+import { runningSshd, stopSshdTree } from "../../server/sshd.ts";
+import { PetitCommand } from "../base.ts";
+
+/** `petit server down`: stop petit-serverd and its sshd. */
+export class ServerDownCommand extends PetitCommand {
+  static override paths = [["server", "down"]];
+  static override usage = Command.Usage({
+    category: "Relay",
+    description: "Stop the relay and everything it started",
+    details: "Stops petit-serverd, its sshd and the tunnel sessions. Running it when nothing runs is fine (exit 0).",
+  });
+
+  async execute(): Promise<number> {
+    const paths = this.serverPaths;
+    const pid = await stopByPidFile(paths.daemonPid);
+    // An sshd left behind by a petit-serverd that was killed (-9) is stopped too.
+    const orphan = runningSshd(paths.sshdPid, paths.sshdConfig);
+    if (orphan) await stopSshdTree(orphan);
+    if (pid) this.out(`petit-serverd stopped (pid ${pid})`);
+    else if (orphan) this.out(`petit-serverd was not running; stopped its sshd (pid ${orphan})`);
+    else this.out("petit-serverd is not running");
+    return 0;
+  }
+}

@@ -1,0 +1,51 @@
+import { Command, Option } from "clipanion";
+import { callControl } from "../../daemon/control-client.ts";
+import { runForeground, startInBackground } from "../../daemon/run.ts";
+import { readSecret } from "../../secrets.ts";
+import { startServerDaemon } from "../../server/daemon.ts";
+import { PetitCommand, timestampedLog } from "../base.ts";
+
+/** `petit server up`: start petit-serverd. */
+export class ServerUpCommand extends PetitCommand {
+  static override paths = [["server", "up"]];
+  static override usage = Command.Usage({
+    category: "Relay",
+    description: "Start the relay (API, proxy, control port and sshd)",
+    details: `
+      Starts petit-serverd in the background and returns once the registration API, the proxy, the control port and sshd all listen. When it already runs, says so and exits 0. With \`--foreground\` it runs in this process and logs to stderr (for systemd).
+    `,
+    examples: [["Start the relay", "$0 server up"], ["Run under systemd", "$0 server up --foreground"]],
+  });
+
+  foreground = Option.Boolean("--foreground", false, { description: "Run in this process, logging to stderr" });
+  quiet = Option.Boolean("--quiet,-q", false, { description: "Print nothing when already running" });
+
+  async execute(): Promise<number> {
+    const config = this.serverConfig();
+    const paths = this.serverPaths;
+    if (this.foreground) {
+      const log = timestampedLog(this.context.stderr);
+      return runForeground(() => startServerDaemon(config, paths, log), log);
+    }
+    const probe = async () => {
+      const secret = readSecret(paths.controlSecret);
+      const status = secret && await callControl<{ pid: number }>(config.control_port, secret, "/v1/status");
+      return status ? { ready: true as const } : { ready: false as const };
+    };
+    if ((await probe()).ready) {
+      if (!this.quiet) this.out("petit-serverd is already running");
+      return 0;
+    }
+    const args = ["server", "up", "--foreground", ...(this.configOption ? ["--config", this.configFile] : [])];
+    const result = await startInBackground({ args, logFile: paths.daemonLog, probe, timeoutMs: 20_000 });
+    if (!result.ok) {
+      this.err(`petit-serverd did not start: ${result.reason}`);
+      this.err(`(full log: ${paths.daemonLog})`);
+      return 1;
+    }
+    if (!this.quiet) {
+      this.out(`petit-serverd started (pid ${result.pid}): proxy on :${config.http_port}, API on :${config.api_port}, sshd on :${config.ssh_port}`);
+    }
+    return 0;
+  }
+}

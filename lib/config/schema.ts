@@ -1,0 +1,142 @@
+/**
+ * The shape of config.toml: every key petit knows, its type and what a valid
+ * value looks like. Anything else in the file is refused by name.
+ * @module
+ */
+import {
+  DEFAULT_API_PORT, DEFAULT_CLIENT_CONTROL_PORT, DEFAULT_HTTP_PORT, DEFAULT_PORT_RANGE,
+  DEFAULT_SERVER_CONTROL_PORT, DEFAULT_SSH_PORT, DEFAULT_TARGET,
+  SERVER_ALIVE_COUNT_MAX, SERVER_ALIVE_INTERVAL,
+} from "../constants.ts";
+
+/** The relay's settings, as `[server]` in config.toml. */
+export interface ServerConfig {
+  domain: string;
+  listen: string;
+  http_port: number;
+  api_port: number;
+  control_port: number;
+  ssh_port: number;
+  /** Host name clients use for ssh; empty: the host they registered through. */
+  ssh_host: string;
+  port_range: string;
+  sshd_path: string;
+}
+
+/** The client's settings, as `[client]` in config.toml. */
+export interface ClientConfig {
+  relay: string;
+  id: number;
+  name: string;
+  port: number;
+  target: string;
+  public_host: string;
+  public_url: string;
+  control_port: number;
+  ssh_host: string;
+  ssh_port: number;
+  ssh_user: string;
+  ssh_path: string;
+  keepalive_interval: number;
+  keepalive_count: number;
+  /** Seconds `petit up` waits for the tunnel before it reports failure. */
+  up_timeout: number;
+}
+
+/** A whole config file; either role may be absent. */
+export interface PetitConfig {
+  server?: ServerConfig;
+  client?: ClientConfig;
+}
+
+type Kind = "string" | "port" | "integer" | "hostport" | "range" | "url" | "host";
+
+/** One key: its kind, default (absent → required) and what is expected, in words. */
+interface Field {
+  kind: Kind;
+  default?: string | number;
+  min?: number;
+  max?: number;
+}
+
+export const serverFields: Record<keyof ServerConfig, Field> = {
+  domain: { kind: "host" },
+  listen: { kind: "string", default: "0.0.0.0" },
+  http_port: { kind: "port", default: DEFAULT_HTTP_PORT },
+  api_port: { kind: "port", default: DEFAULT_API_PORT },
+  control_port: { kind: "port", default: DEFAULT_SERVER_CONTROL_PORT },
+  ssh_port: { kind: "port", default: DEFAULT_SSH_PORT },
+  ssh_host: { kind: "host", default: "" },
+  port_range: { kind: "range", default: `${DEFAULT_PORT_RANGE.first}-${DEFAULT_PORT_RANGE.last}` },
+  sshd_path: { kind: "string", default: "" },
+};
+
+export const clientFields: Record<keyof ClientConfig, Field> = {
+  relay: { kind: "url" },
+  id: { kind: "integer", min: 1 },
+  name: { kind: "string", default: "" },
+  port: { kind: "port" },
+  target: { kind: "hostport", default: DEFAULT_TARGET },
+  public_host: { kind: "string", default: "" },
+  public_url: { kind: "string", default: "" },
+  control_port: { kind: "port", default: DEFAULT_CLIENT_CONTROL_PORT },
+  ssh_host: { kind: "host" },
+  ssh_port: { kind: "port" },
+  ssh_user: { kind: "string" },
+  ssh_path: { kind: "string", default: "ssh" },
+  keepalive_interval: { kind: "integer", default: SERVER_ALIVE_INTERVAL, min: 1, max: 3600 },
+  keepalive_count: { kind: "integer", default: SERVER_ALIVE_COUNT_MAX, min: 1, max: 100 },
+  up_timeout: { kind: "integer", default: 20, min: 1, max: 3600 },
+};
+
+/** Returns the default of every field that has one. */
+export function defaultsOf(fields: Record<string, Field>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [key, field] of Object.entries(fields)) if (field.default !== undefined) out[key] = field.default;
+  return out;
+}
+
+/** Returns why `value` is not a valid `kind`, or undefined when it is. */
+export function checkValue(field: Field, value: unknown): string | undefined {
+  switch (field.kind) {
+    case "string":
+      return typeof value === "string" ? undefined : "a string";
+    case "host":
+      return typeof value === "string" && /^[A-Za-z0-9.:\[\]-]*$/.test(value)
+        ? undefined : "a host name or IP address";
+    case "url":
+      return typeof value === "string" && /^https?:\/\/[^\s/]+/.test(value)
+        ? undefined : 'a URL such as "http://relay.example.com:3014"';
+    case "port":
+      return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535
+        ? undefined : "a port number from 0 to 65535";
+    case "integer": {
+      const ok = Number.isInteger(value) && (value as number) >= (field.min ?? -Infinity) &&
+        (value as number) <= (field.max ?? Infinity);
+      return ok ? undefined : `a whole number from ${field.min ?? "-∞"} to ${field.max ?? "∞"}`;
+    }
+    case "hostport":
+      return typeof value === "string" && parseHostPort(value) ? undefined : 'HOST:PORT, such as "127.0.0.1:8080"';
+    case "range":
+      return typeof value === "string" && parseRange(value) ? undefined : 'a port range "FIRST-LAST", such as "11000-11999"';
+  }
+}
+
+/** Parses "HOST:PORT" or "[v6]:PORT"; undefined when malformed. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: match[1] ?? match[2], port };
+}
+
+/** Parses "FIRST-LAST" into a port range; undefined when malformed or empty. */
+export function parseRange(text: string): { first: number; last: number } | undefined {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const first = Number(match[1]);
+  const last = Number(match[2]);
+  if (first < 1 || last > 65535 || first > last) return undefined;
+  return { first, last };
+}

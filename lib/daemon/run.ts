@@ -1,0 +1,78 @@
+/**
+ * Running a daemon in the foreground until a signal, and starting one in
+ * the background and waiting until it says it is ready.
+ * @module
+ */
+import { readFileSync, statSync } from "node:fs";
+import { spawnSelf } from "./self.ts";
+
+/**
+ * Runs `start()` and keeps the process alive until SIGTERM or SIGINT, then
+ * calls the returned `stop()`. Resolves with the exit code.
+ */
+export async function runForeground(
+  start: () => Promise<{ stop(): Promise<void> }>, log: (line: string) => void,
+): Promise<number> {
+  const running = await start();
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log(`received ${signal}; stopping`);
+      running.stop().then(() => resolve(0), (error) => {
+        log(`stop failed: ${(error as Error).message}`);
+        resolve(1);
+      });
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    process.on("SIGHUP", () => log("received SIGHUP; nothing to reload yet"));
+  });
+}
+
+/** Returns the size of the log at `path` (0 when missing), to read what comes after it. */
+export function logSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Returns the last lines written to the log at `path` since byte `from`. */
+export function logTail(path: string, from: number, lines = 5): string {
+  try {
+    return readFileSync(path).subarray(from).toString("utf8").trim().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** What a readiness probe says. */
+export type Readiness = { ready: true } | { ready: false; reason?: string };
+
+/**
+ * Starts `petit <args>` in the background and polls `probe` until it is
+ * ready, the daemon exits, or `timeoutMs` passes.
+ */
+export async function startInBackground(options: {
+  args: string[];
+  logFile: string;
+  probe: () => Promise<Readiness>;
+  timeoutMs: number;
+}): Promise<{ ok: true; pid: number } | { ok: false; pid: number; reason: string }> {
+  const from = logSize(options.logFile);
+  const child = spawnSelf(options.args, options.logFile);
+  const deadline = Date.now() + options.timeoutMs;
+  let last: Readiness = { ready: false };
+  while (Date.now() < deadline) {
+    if (child.exited() !== null) {
+      return { ok: false, pid: child.pid, reason: logTail(options.logFile, from) || `exited with code ${child.exited()}` };
+    }
+    last = await options.probe().catch((error) => ({ ready: false, reason: (error as Error).message }));
+    if (last.ready) return { ok: true, pid: child.pid };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { ok: false, pid: child.pid, reason: (!last.ready && last.reason) || `not ready within ${options.timeoutMs / 1000} s` };
+}

@@ -1,0 +1,39 @@
+/**
+ * Starting petit itself again as a background daemon, whichever way it runs:
+ * node on the bundled file, node through tsx, or Deno.
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { openSync, closeSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+declare const Deno: { execPath(): string; mainModule: string } | undefined;
+
+/** Returns the program and leading arguments that run this same petit. */
+export function selfCommand(): { program: string; args: string[] } {
+  if (typeof Deno !== "undefined") {
+    const main = new URL(Deno.mainModule).pathname;
+    const config = join(dirname(main), "deno.json");
+    const args = ["run", "-A", ...(existsSync(config) ? ["--config", config] : []), main];
+    return { program: Deno.execPath(), args };
+  }
+  // execArgv carries tsx's loader when running from source.
+  return { program: process.execPath, args: [...process.execArgv, process.argv[1]] };
+}
+
+/**
+ * Starts `petit <args>` detached, its output appended to `logFile`.
+ * Returns the child's PID; the caller then waits for it to be ready.
+ */
+export function spawnSelf(args: string[], logFile: string): { pid: number; exited: () => number | null } {
+  const { program, args: prefix } = selfCommand();
+  const fd = openSync(logFile, "a", 0o600);
+  const child = spawn(program, [...prefix, ...args], {
+    detached: true, stdio: ["ignore", fd, fd], env: process.env,
+  });
+  closeSync(fd);
+  let exitCode: number | null = null;
+  child.on("exit", (code, sig) => { exitCode = code ?? (sig ? 128 : 1); });
+  child.unref();
+  return { pid: child.pid!, exited: () => exitCode };
+}

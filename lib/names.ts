@@ -1,0 +1,20 @@
+/**
+ * Client names: DNS labels, so `<name>.<domain>` is a valid host name.
+ * @module
+ */
+
+/**
+ * Returns `name` lower-cased when it is a valid client name, else throws
+ * with what a valid one looks like. All-digit names are refused: they would
+ * collide with IDs.
+ */
+export function validateName(name: unknown): string {
+  if (typeof name !== "string") throw new Error("name must be a string");
+  const lower = name.toLowerCase();
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(lower) || /^\d+$/.test(lower)) {
+    throw new Error(
+      `name "${name.slice(0, 80)}" is not a valid DNS label: use 1-63 letters, digits and inner hyphens, not all digits`,
+    );
+  }
+  return lower;
+}

@@ -1,0 +1,51 @@
+/**
+ * Random secrets (enrollment token, control-port secrets), stored 0600 and
+ * refused when anyone but the owner could read them.
+ * @module
+ */
+import { randomBytes, timingSafeEqual, createHash } from "node:crypto";
+import { statSync } from "node:fs";
+import { readFileIfExists, writeFileAtomic } from "./fs-atomic.ts";
+
+/** Returns a new URL-safe random secret of 32 bytes. */
+export function newSecret(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/**
+ * Reads the secret at `path`, creating it when missing.
+ * Throws when the file is readable by group or others.
+ */
+export function ensureSecret(path: string): string {
+  const existing = readSecret(path);
+  if (existing) return existing;
+  const secret = newSecret();
+  writeFileAtomic(path, secret + "\n", 0o600);
+  return secret;
+}
+
+/** Reads the secret at `path`, or undefined when the file does not exist. */
+export function readSecret(path: string): string | undefined {
+  const text = readFileIfExists(path);
+  if (text === undefined) return undefined;
+  checkPrivate(path);
+  return text.trim();
+}
+
+/** Throws a fixable error when `path` is readable or writable by group or others. */
+export function checkPrivate(path: string): void {
+  const mode = statSync(path).mode & 0o777;
+  if (mode & 0o077) {
+    throw new Error(
+      `Refusing to use "${path}": its mode is ${mode.toString(8).padStart(4, "0")}, ` +
+        `but a secret must be readable by its owner only (run: chmod 600 "${path}")`,
+    );
+  }
+}
+
+/** Compares two strings in time independent of where they differ. */
+export function safeEqual(a: string, b: string): boolean {
+  const ha = createHash("sha256").update(a).digest();
+  const hb = createHash("sha256").update(b).digest();
+  return timingSafeEqual(ha, hb) && a.length === b.length;
+}

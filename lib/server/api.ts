@@ -1,0 +1,109 @@
+/**
+ * The registration ("backchannel") API: a client proves the enrollment token,
+ * sends its public key and gets its ID, port and the relay's SSH details.
+ * @module
+ */
+import { createServer, type Server } from "node:http";
+import { readBody, sendJson } from "../http/body.ts";
+import { validateName } from "../names.ts";
+import type { ProofChecker } from "../proof.ts";
+import { PROOF_HEADER } from "../constants.ts";
+import { parsePublicKey } from "../ssh/public-key.ts";
+import { RegistrationError, type ClientRecord, type Registry } from "./registry.ts";
+
+/** What the API tells a client about how to reach the relay's sshd. */
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  hostKey: string;
+}
+
+/** Settings of the registration API. */
+export interface ApiOptions {
+  registry: Registry;
+  proof: ProofChecker;
+  ssh: SshEndpoint;
+  domain: string;
+  /** Port of the HTTP proxy, to give clients their full public URL. */
+  httpPort: number;
+  log: (line: string) => void;
+}
+
+/** The JSON a successful registration answers with. */
+export interface RegistrationAnswer {
+  id: number;
+  name: string;
+  port: number;
+  public_host: string;
+  public_url: string;
+  ssh: { host: string; port: number; user: string; host_key: string };
+}
+
+const MAX_BODY = 64 * 1024;
+
+/** Returns the client's answer for `client`. */
+export function registrationAnswer(
+  client: ClientRecord, options: Pick<ApiOptions, "ssh" | "domain" | "httpPort">,
+): RegistrationAnswer {
+  const host = `${client.id}.${options.domain}`;
+  return {
+    id: client.id,
+    name: client.name,
+    port: client.port,
+    public_host: host,
+    public_url: `http://${host}${options.httpPort === 80 ? "" : `:${options.httpPort}`}/`,
+    ssh: { host: options.ssh.host, port: options.ssh.port, user: options.ssh.user, host_key: options.ssh.hostKey },
+  };
+}
+
+/** Creates (but does not start) the registration API server. */
+export function createApiServer(options: ApiOptions): Server {
+  const server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000 }, async (req, res) => {
+    try {
+      if (req.method === "GET" && req.url === "/v1/health") return sendJson(res, 200, { ok: true });
+      if (req.url !== "/v1/register") return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${req.url}` });
+      if (req.method !== "POST") return sendJson(res, 405, { error: "use POST /v1/register" });
+      const body = await readBody(req, MAX_BODY);
+      const why = options.proof.check(req.headers[PROOF_HEADER] as string | undefined, body);
+      if (why) {
+        options.log(`registration refused from ${req.socket.remoteAddress}: ${why}`);
+        return sendJson(res, 401, { error: why });
+      }
+      const { key, name } = parseRegistration(body);
+      const { client, created } = await options.registry.register(key, name);
+      options.log(`${created ? "registered" : "re-registered"} client ${client.id} (${client.key.fingerprint}) on port ${client.port}`);
+      sendJson(res, created ? 201 : 200, registrationAnswer(client, options));
+    } catch (error) {
+      const status = (error as { status?: number }).status ?? 500;
+      if (status === 500) options.log(`registration failed: ${(error as Error).stack}`);
+      if (!res.headersSent) sendJson(res, status, { error: (error as Error).message });
+    }
+  });
+  server.maxHeadersCount = 64;
+  return server;
+}
+
+/** Parses and validates a registration body; throws RegistrationError with the reason. */
+function parseRegistration(body: string): { key: ReturnType<typeof parsePublicKey>; name?: string } {
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    throw new RegistrationError('body must be JSON: {"public_key": "ssh-ed25519 AAAA…", "name": "optional"}');
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new RegistrationError("body must be a JSON object");
+  }
+  const { public_key, name, ...rest } = data as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length) throw new RegistrationError(`unknown field "${extra[0].slice(0, 40)}" (expected public_key, name)`);
+  try {
+    return {
+      key: parsePublicKey(public_key),
+      name: name === undefined || name === "" ? undefined : validateName(name),
+    };
+  } catch (error) {
+    throw new RegistrationError((error as Error).message);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * petit-serverd: the registration API, the Host-header proxy, the control
+ * port and the managed sshd, in one process.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
+import { userInfo } from "node:os";
+import type { ServerConfig } from "../config/schema.ts";
+import { parseRange } from "../config/schema.ts";
+import { createControlServer } from "../daemon/control-server.ts";
+import { claimPidFile } from "../daemon/pid-file.ts";
+import { close, listen } from "../http/listen.ts";
+import type { ServerPaths } from "../paths.ts";
+import { ProofChecker } from "../proof.ts";
+import { ensureSecret, readSecret } from "../secrets.ts";
+import { createApiServer } from "./api.ts";
+import { PresenceMonitor } from "./presence.ts";
+import { createProxyServer } from "./proxy.ts";
+import { Registry } from "./registry.ts";
+import { findSshd, ManagedSshd } from "./sshd.ts";
+import { clientRows } from "./clients-view.ts";
+
+/** A running relay; `stop()` ends everything it started. */
+export interface RunningServer {
+  stop(): Promise<void>;
+}
+
+/** Starts every part of the relay; resolves once all of them listen. */
+export async function startServerDaemon(
+  config: ServerConfig, paths: ServerPaths, log: (line: string) => void,
+): Promise<RunningServer> {
+  const token = readSecret(paths.token);
+  if (!token) throw new Error(`No enrollment token at "${paths.token}": run "petit server init" first`);
+  const controlSecret = ensureSecret(paths.controlSecret);
+  const registry = Registry.open({
+    file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree,
+  });
+  const user = userInfo().username;
+  const sshd = new ManagedSshd({
+    sshdPath: findSshd(config.sshd_path), configFile: paths.sshdConfig, logFile: paths.sshdLog,
+    listen: config.listen, port: config.ssh_port, hostKey: paths.hostKey, authorizedKeys: paths.authorizedKeys,
+    pidFile: paths.sshdPid, user, strictModes: true, log,
+  });
+  // The control port is bound first: it is the lock that keeps a second petit-serverd out.
+  const presence = new PresenceMonitor(registry);
+  const control = createControlServer(controlSecret, {
+    "GET /v1/status": () => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length }),
+    "GET /v1/clients": () => clientRows(registry, presence, config.domain),
+  }, log);
+  await listen(control, "127.0.0.1", config.control_port, "the control port");
+  const releasePid = claimPidFile(paths.daemonPid);
+
+  const servers = [control];
+  const stopAll = async () => {
+    presence.stop();
+    await Promise.all(servers.map(close));
+    await proxy.closePools();
+    releasePid();
+  };
+  const proxy = createProxyServer({
+    domain: config.domain, log,
+    resolve: (label) => registry.lookup(label),
+  });
+  try {
+    await sshd.start();
+    const hostKey = readFileSync(`${paths.hostKey}.pub`, "utf8").trim();
+    const api = createApiServer({
+      registry, proof: new ProofChecker(() => token), domain: config.domain, httpPort: config.http_port, log,
+      ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
+    });
+    await listen(api, config.listen, config.api_port, "the registration API");
+    servers.push(api);
+    await listen(proxy, config.listen, config.http_port, "the HTTP proxy");
+    servers.push(proxy);
+  } catch (error) {
+    await sshd.stop();
+    await stopAll();
+    throw error;
+  }
+  presence.start();
+  log(`petit-serverd ${process.pid}: proxy on ${config.listen}:${config.http_port}, API on ${config.api_port}, ` +
+    `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}`);
+  return {
+    async stop() {
+      await sshd.stop();
+      await stopAll();
+    },
+  };
+}
+
+/** Tells whether nothing listens on 127.0.0.1:`port` now. */
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createNetServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * Which clients are connected right now: a client is online while its tunnel
+ * port listens on 127.0.0.1 (only its own sshd session can bind it).
+ * @module
+ */
+import { listeningPorts } from "../proc.ts";
+import type { Registry } from "./registry.ts";
+
+/** Online state of one client. */
+export interface Presence {
+  online: boolean;
+  since: string | null;
+}
+
+/** Polls the listening ports every `intervalMs` and records who is connected since when. */
+export class PresenceMonitor {
+  #since = new Map<number, string>();
+  #timer: NodeJS.Timeout | undefined;
+  #lastPersist = 0;
+
+  constructor(private readonly registry: Registry, private readonly intervalMs = 1_000) {}
+
+  start(): void {
+    this.poll();
+    this.#timer = setInterval(() => this.poll(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Reads the listening ports once; persists last-seen times on changes and every 30 s. */
+  poll(): void {
+    const ports = listeningPorts();
+    let changed = false;
+    const online: number[] = [];
+    for (const client of this.registry.list()) {
+      const up = ports.has(client.port);
+      if (up) online.push(client.id);
+      if (up && !this.#since.has(client.id)) {
+        this.#since.set(client.id, new Date().toISOString());
+        changed = true;
+      } else if (!up && this.#since.delete(client.id)) {
+        changed = true;
+      }
+    }
+    const now = Date.now();
+    if (online.length && (changed || now - this.#lastPersist > 30_000)) {
+      this.#lastPersist = now;
+      this.registry.markSeen(online).catch(() => undefined);
+    }
+  }
+
+  /** Online state of client `id`. */
+  get(id: number): Presence {
+    const since = this.#since.get(id) ?? null;
+    return { online: since !== null, since };
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The relay's durable list of clients: who is registered, with which key,
+ * on which port. It is the one seam between the SSH side (which writes it and
+ * derives authorized_keys from it) and the proxy (which reads it).
+ * @module
+ */
+import { FIRST_CLIENT_ID } from "../constants.ts";
+import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
+import { renderAuthorizedKeys } from "../ssh/authorized-keys.ts";
+import type { PublicKey } from "../ssh/public-key.ts";
+
+/** One registered client. */
+export interface ClientRecord {
+  id: number;
+  name: string;
+  port: number;
+  key: PublicKey;
+  created: string;
+  last_seen: string | null;
+}
+
+/** Where the registry keeps its state, and the ports it may hand out. */
+export interface RegistryOptions {
+  file: string;
+  authorizedKeys: string;
+  range: { first: number; last: number };
+  /** Answers whether a port is free to hand out (nothing else listens on it). */
+  isPortFree?: (port: number) => Promise<boolean>;
+  /** Only read: leave authorized_keys alone (for commands that just list). */
+  readOnly?: boolean;
+}
+
+/** A registration that cannot be accepted because of what the caller sent. */
+export class RegistrationError extends Error {
+  override name = "RegistrationError";
+  constructor(message: string, readonly status = 400) {
+    super(message);
+  }
+}
+
+/** The registry. Writes are serialized; every write rewrites authorized_keys to match. */
+export class Registry {
+  #clients: ClientRecord[];
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly options: RegistryOptions, clients: ClientRecord[]) {
+    this.#clients = clients;
+  }
+
+  /**
+   * Loads the registry and rewrites authorized_keys from it, so a crash
+   * between the two writes of a registration leaves nothing out of step.
+   */
+  static open(options: RegistryOptions): Registry {
+    const text = readFileIfExists(options.file);
+    let clients: ClientRecord[] = [];
+    if (text !== undefined) {
+      try {
+        clients = (JSON.parse(text) as { clients: ClientRecord[] }).clients;
+        if (!Array.isArray(clients)) throw new Error('"clients" is not a list');
+      } catch (error) {
+        throw new Error(
+          `Cannot read registry "${options.file}": ${(error as Error).message} ` +
+            "(restore it from a backup; petit never writes it partially)",
+          { cause: error },
+        );
+      }
+    }
+    const registry = new Registry(options, clients);
+    if (!options.readOnly) registry.#writeAuthorizedKeys();
+    return registry;
+  }
+
+  /** All clients, in ID order. */
+  list(): readonly ClientRecord[] {
+    return this.#clients;
+  }
+
+  /** Finds a client by ID ("1001") or name, case-insensitively. */
+  lookup(label: string): ClientRecord | undefined {
+    const lower = label.toLowerCase();
+    if (/^\d+$/.test(lower)) return this.#clients.find((c) => String(c.id) === lower);
+    return this.#clients.find((c) => c.name === lower);
+  }
+
+  /**
+   * Registers `key`, or returns the existing record when the key is already
+   * registered (same ID and port; a new name replaces the old one).
+   */
+  register(key: PublicKey, name: string | undefined): Promise<{ client: ClientRecord; created: boolean }> {
+    return this.#serialize(async () => {
+      const existing = this.#clients.find((c) => c.key.fingerprint === key.fingerprint);
+      if (name && this.#clients.some((c) => c.name === name && c !== existing)) {
+        throw new RegistrationError(`The name "${name}" is taken by another client; choose another with --name`, 409);
+      }
+      if (existing) {
+        if (name && name !== existing.name) {
+          this.#save(this.#clients.map((c) => (c === existing ? { ...c, name } : c)));
+        }
+        return { client: this.lookup(String(existing.id))!, created: false };
+      }
+      const id = Math.max(FIRST_CLIENT_ID - 1, ...this.#clients.map((c) => c.id)) + 1;
+      const port = await this.#freePort();
+      const client: ClientRecord = {
+        id, name: name ?? "", port, key, created: new Date().toISOString(), last_seen: null,
+      };
+      this.#save([...this.#clients, client]);
+      return { client, created: true };
+    });
+  }
+
+  /** Records that the clients with `ids` were seen connected at `when`. */
+  markSeen(ids: number[], when = new Date()): Promise<void> {
+    return this.#serialize(async () => {
+      if (ids.length === 0) return;
+      const seen = new Set(ids);
+      this.#save(this.#clients.map((c) => (seen.has(c.id) ? { ...c, last_seen: when.toISOString() } : c)));
+    });
+  }
+
+  async #freePort(): Promise<number> {
+    const taken = new Set(this.#clients.map((c) => c.port));
+    const { first, last } = this.options.range;
+    for (let port = first; port <= last; port++) {
+      if (taken.has(port)) continue;
+      if (this.options.isPortFree && !(await this.options.isPortFree(port))) continue;
+      return port;
+    }
+    throw new RegistrationError(`No free tunnel port left in ${first}-${last}; widen server.port_range`, 503);
+  }
+
+  #save(clients: ClientRecord[]): void {
+    writeFileAtomic(this.options.file, JSON.stringify({ version: 1, clients }, null, 2) + "\n", 0o600);
+    this.#clients = clients;
+    this.#writeAuthorizedKeys();
+  }
+
+  #writeAuthorizedKeys(): void {
+    const grants = this.#clients.map((c) => ({ id: c.id, key: c.key, ports: [c.port] }));
+    writeFileAtomic(this.options.authorizedKeys, renderAuthorizedKeys(grants), 0o600);
+  }
+
+  #serialize<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
