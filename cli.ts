@@ -4,7 +4,7 @@
  * The entry point: every command lives in lib/commands/, one per file.
  * @module
  */
-import { Builtins, Cli } from "clipanion";
+import { Builtins, Cli, type Command } from "clipanion";
 import { DownCommand } from "./lib/commands/down.ts";
 import { RegisterCommand } from "./lib/commands/register.ts";
 import { ServerClientsCommand } from "./lib/commands/server/clients.ts";
@@ -18,12 +18,24 @@ import { UpCommand } from "./lib/commands/up.ts";
 /** The version printed by `petit --version`. */
 export const VERSION = "0.1.0";
 
-const cli = new Cli({ binaryLabel: "petit", binaryName: "petit", binaryVersion: VERSION });
+const cli = new Cli({
+  binaryLabel: "petit", binaryName: "petit", binaryVersion: VERSION,
+  enableColors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+});
 for (const command of [
   RegisterCommand, UpCommand, DownCommand, StatusCommand,
   ServerInitCommand, ServerTokenCommand, ServerUpCommand, ServerDownCommand, ServerClientsCommand,
   Builtins.HelpCommand, Builtins.VersionCommand,
 ]) cli.register(command);
 
-const code = await cli.run(process.argv.slice(2), Cli.defaultContext);
-process.exitCode = code;
+const context = Cli.defaultContext;
+let command: Command;
+try {
+  command = cli.process(process.argv.slice(2), context);
+} catch (error) {
+  // An unknown command or a bad flag: the user's to fix, on stderr.
+  process.stderr.write(cli.error(error as Error));
+  process.exit(1);
+}
+const code = await cli.run(command, context);
+process.exitCode = (command as Command & { failed?: boolean }).failed ? 1 : code;

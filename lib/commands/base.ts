@@ -15,6 +15,15 @@ export abstract class PetitCommand extends Command {
     env: "PETIT_CONFIG",
   });
 
+  /** Set when execute() threw; the entry point then exits 1. */
+  failed = false;
+
+  /** Errors go to stderr (clipanion's default is stdout), then exit 1. */
+  override async catch(error: unknown): Promise<void> {
+    this.failed = true;
+    this.context.stderr.write(this.cli.error(error as Error, { command: this }));
+  }
+
   get home(): string {
     return petitHome();
   }

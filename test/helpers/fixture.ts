@@ -1,0 +1,133 @@
+/**
+ * A real relay and real clients, driven through the CLI, for e2e tests.
+ * Every fixture stops what it started (petit down, then by PID) and removes
+ * its home, also when a test fails.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "smol-toml";
+import { request } from "undici";
+import { makeHome, petit, petitOk, type Runtime } from "./petit.ts";
+import { freePort, freeRange } from "./ports.ts";
+
+export const DOMAIN = "petit.test";
+
+/** A running relay. */
+export interface Relay {
+  home: string;
+  httpPort: number;
+  apiPort: number;
+  controlPort: number;
+  sshPort: number;
+  rangeFirst: number;
+  token: string;
+  apiUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Initializes and starts a relay on free loopback ports. */
+export async function startRelay(options: { runtime?: Runtime; rangeSize?: number } = {}): Promise<Relay> {
+  const home = makeHome("relay");
+  const [httpPort, apiPort, controlPort, sshPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const size = options.rangeSize ?? 40;
+  const rangeFirst = await freeRange(size);
+  const run = { runtime: options.runtime };
+  try {
+    await petitOk(home.dir, [
+      "server", "init", "--domain", DOMAIN, "--listen", "127.0.0.1",
+      "--http-port", String(httpPort), "--api-port", String(apiPort), "--control-port", String(controlPort),
+      "--ssh-port", String(sshPort), "--port-range", `${rangeFirst}-${rangeFirst + size - 1}`,
+    ], run);
+    await petitOk(home.dir, ["server", "up"], run);
+  } catch (error) {
+    await stopRelayHome(home.dir);
+    home.remove();
+    throw error;
+  }
+  const token = (await petitOk(home.dir, ["server", "token"], run)).trim();
+  return {
+    home: home.dir, httpPort, apiPort, controlPort, sshPort, rangeFirst, token,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    async stop() {
+      await stopRelayHome(home.dir);
+      home.remove();
+    },
+  };
+}
+
+async function stopRelayHome(home: string): Promise<void> {
+  await petit(home, ["server", "down"]);
+  killFromPidFile(join(home, "server/serverd.pid"));
+  killFromPidFile(join(home, "server/sshd.pid"));
+}
+
+/** A registered client. */
+export interface Client {
+  home: string;
+  id: number;
+  port: number;
+  name: string;
+  up(): Promise<void>;
+  down(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Registers a client with `relay` exposing `target`. */
+export async function registerClient(
+  relay: Relay, options: { name?: string; target: string; runtime?: Runtime },
+): Promise<Client> {
+  const home = makeHome("client");
+  const controlPort = await freePort();
+  const run = { runtime: options.runtime };
+  await petitOk(home.dir, [
+    "register", relay.apiUrl, "--token", relay.token, "--to", options.target, "--control-port", String(controlPort),
+    ...(options.name ? ["--name", options.name] : []),
+  ], run);
+  const config = parse(readFileSync(join(home.dir, "config.toml"), "utf8")).client as { id: number; port: number; name: string };
+  return {
+    home: home.dir, id: config.id, port: config.port, name: config.name,
+    up: async () => void (await petitOk(home.dir, ["up"], run)),
+    down: async () => void (await petitOk(home.dir, ["down"], run)),
+    async stop() {
+      await petit(home.dir, ["down"]);
+      killFromPidFile(join(home.dir, "client/clientd.pid"));
+      killFromPidFile(join(home.dir, "client/ssh.pid"));
+      home.remove();
+    },
+  };
+}
+
+/** Sends a request through the relay's proxy with Host `host`. */
+export async function viaProxy(
+  relay: Relay, host: string, path = "/", init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
+  const res = await request(`http://127.0.0.1:${relay.httpPort}${path}`, {
+    method: (init.method ?? "GET") as "GET",
+    headers: { host, ...init.headers },
+    body: init.body as string | undefined,
+    headersTimeout: 15_000,
+    bodyTimeout: 30_000,
+  });
+  return { status: res.statusCode, text: await res.body.text(), headers: res.headers };
+}
+
+/** Kills the process in a pid file, if any; a last resort after the CLI's own stop. */
+export function killFromPidFile(path: string): void {
+  try {
+    const pid = Number(readFileSync(path, "utf8").trim());
+    if (pid > 0) process.kill(pid, "SIGKILL");
+  } catch {
+    // no file or no process
+  }
+}
+
+/** Polls `check` every 50 ms until it returns true or `timeoutMs` passes; returns the time taken. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (await Promise.resolve().then(check).catch(() => false)) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
