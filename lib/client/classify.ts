@@ -10,28 +10,36 @@ export interface ExitReason {
   retryable: boolean;
   /** One line for `petit status` and the log. */
   message: string;
+  /** True when the relay could not be reached or the link died: worth waiting for the network. */
+  network: boolean;
 }
+
+// What ssh says when the network, not the relay, is the problem.
+const NETWORK = /Connection timed out|Connection refused|No route to host|Network is unreachable|not responding|Connection reset|Broken pipe|Connection closed by|kex_exchange_identification|Could not resolve hostname|Temporary failure in name resolution|Operation timed out/;
 
 /** Classifies an ssh exit from its exit code and the last lines of its stderr. */
 export function classifyExit(exitCode: number | null, signal: string | null, stderr: string[]): ExitReason {
   const text = stderr.join("\n");
   if (/Permission denied \(publickey/.test(text)) {
     return {
-      retryable: false,
+      retryable: false, network: false,
       message: "the relay refused this client's key (revoked or unknown): run \"petit register\" again",
     };
   }
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|No \S+ host key is known/.test(text)) {
     return {
-      retryable: false,
+      retryable: false, network: false,
       message: "the relay's SSH host key does not match the pinned one: if the relay was reinstalled, run \"petit register\" again; otherwise someone may be intercepting the connection",
     };
   }
   const forward = /remote port forwarding failed for listen port (\d+)/.exec(text);
   if (forward) {
-    return { retryable: true, message: `the relay refused the forward on port ${forward[1]} (still held by an old session, or not this client's port)` };
+    return { retryable: true, network: false, message: `the relay refused the forward on port ${forward[1]} (still held by an old session, or not this client's port)` };
   }
   const last = stderr.filter((line) => line.trim()).at(-1)?.trim();
-  if (signal) return { retryable: true, message: `ssh was killed by ${signal}` };
-  return { retryable: true, message: last ? `ssh exited ${exitCode}: ${last}` : `ssh exited ${exitCode}` };
+  if (signal) return { retryable: true, network: false, message: `ssh was killed by ${signal}` };
+  return {
+    retryable: true, network: NETWORK.test(text),
+    message: last ? `ssh exited ${exitCode}: ${last}` : `ssh exited ${exitCode}`,
+  };
 }

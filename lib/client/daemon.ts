@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync, rmSync } from "node:fs";
+import { canConnect } from "../net.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { parseHostPort } from "../config/schema.ts";
 import { createControlServer } from "../daemon/control-server.ts";
@@ -51,6 +52,7 @@ export async function startClientDaemon(
       preferAes: cpuHasAes(),
     }),
     log,
+    probe: () => canConnect(config.ssh_host, config.ssh_port, 1_000),
     onSpawn: (pid) => (pid ? writeFileAtomic(paths.sshPid, `${pid}\n`, 0o644) : rmSync(paths.sshPid, { force: true })),
   });
   const status = (): ClientStatus => {
@@ -83,7 +85,8 @@ function killOrphanSsh(paths: ClientPaths, log: (line: string) => void): void {
   const pid = readPidFile(paths.sshPid);
   if (pid && commandLine(pid)?.includes(paths.key)) {
     log(`tunnel: ending ssh pid ${pid} left by a previous daemon`);
-    process.kill(pid, "SIGTERM");
+    // SIGKILL: the orphan may be stopped (SIGSTOP), and a stopped process only dies of SIGKILL.
+    process.kill(pid, "SIGKILL");
   }
   rmSync(paths.sshPid, { force: true });
 }

@@ -32,6 +32,13 @@ export interface SupervisorOptions {
   stableMs?: number;
   /** An attempt not connected after this long is killed and retried. */
   connectTimeoutMs?: number;
+  /**
+   * Answers whether the relay's SSH port accepts TCP now. After a network
+   * failure the supervisor probes every second while it waits, and retries
+   * at once when a failed probe turns into a successful one (the network is
+   * back), instead of sleeping out its backoff.
+   */
+  probe?: () => Promise<boolean>;
   /** Called with ssh's PID on each spawn (for the orphan-cleaning pid file). */
   onSpawn?: (pid: number | undefined) => void;
 }
@@ -112,16 +119,19 @@ export class TunnelSupervisor {
         this.#emit();
       }
     });
+    let timedOut = false;
     const watchdog = setTimeout(() => {
       if (this.#child === child && this.#state === "connecting") {
         o.log(`tunnel: not connected after ${(o.connectTimeoutMs ?? 30_000) / 1000} s; killing ssh to retry`);
+        timedOut = true;
         child.kill("SIGKILL");
       }
     }, o.connectTimeoutMs ?? 30_000);
     child.then((result) => {
       clearTimeout(watchdog);
       // Wait a tick so the last stderr lines are read before classifying.
-      setImmediate(() => this.#exited(child, result.exitCode ?? null, result.signal ?? null, stderr));
+      if (timedOut) stderr.push("Connection timed out: not connected within the connect timeout");
+      setImmediate(() => this.#exited(child, result.exitCode ?? null, timedOut ? null : result.signal ?? null, stderr));
     });
     this.#emit();
   }
@@ -143,9 +153,30 @@ export class TunnelSupervisor {
     this.#lastError = reason.message;
     this.#state = reason.retryable ? "retrying" : "error";
     this.#retryAt = Date.now() + delay;
-    o.log(`tunnel: ${reason.message}; retry ${this.#failures} in ${(delay / 1000).toFixed(1)} s`);
+    o.log(`tunnel: ${reason.message}; retry ${this.#failures} in ${(delay / 1000).toFixed(1)} s` +
+      (reason.network && o.probe ? " or as soon as the relay is reachable again" : ""));
     this.#timer = setTimeout(() => this.#spawn(), delay);
+    if (reason.network && o.probe) void this.#watchNetwork(this.#timer, o.probe);
     this.#emit();
+  }
+
+  /** While `timer` waits, probes the relay; a probe that succeeds after one that failed retries now. */
+  async #watchNetwork(timer: NodeJS.Timeout, probe: () => Promise<boolean>): Promise<void> {
+    let sawDown = false;
+    while (this.#timer === timer && (this.#state === "retrying")) {
+      const reachable = await probe().catch(() => false);
+      if (this.#timer !== timer || this.#state !== "retrying") return;
+      if (!reachable) sawDown = true;
+      else if (sawDown) {
+        clearTimeout(timer);
+        // A little jitter so clients that lost the relay together do not all return in the same instant.
+        const jitter = Math.random() * 1_000;
+        this.options.log(`tunnel: relay reachable again; retrying in ${(jitter / 1000).toFixed(1)} s`);
+        this.#timer = setTimeout(() => this.#spawn(), jitter);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
   }
 
   #emit(): void {

@@ -7,11 +7,12 @@ import { readFileSync, statSync } from "node:fs";
 import { spawnSelf } from "./self.ts";
 
 /**
- * Runs `start()` and keeps the process alive until SIGTERM or SIGINT, then
- * calls the returned `stop()`. Resolves with the exit code.
+ * Runs `start()` and keeps the process alive until SIGTERM, SIGINT or
+ * SIGUSR2, then calls the returned `stop()` with that signal. Resolves with
+ * the exit code.
  */
 export async function runForeground(
-  start: () => Promise<{ stop(): Promise<void> }>, log: (line: string) => void,
+  start: () => Promise<{ stop(signal?: NodeJS.Signals): Promise<void> }>, log: (line: string) => void,
 ): Promise<number> {
   const running = await start();
   return new Promise((resolve) => {
@@ -20,13 +21,14 @@ export async function runForeground(
       if (stopping) return;
       stopping = true;
       log(`received ${signal}; stopping`);
-      running.stop().then(() => resolve(0), (error) => {
+      running.stop(signal).then(() => resolve(0), (error) => {
         log(`stop failed: ${(error as Error).message}`);
         resolve(1);
       });
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    process.on("SIGUSR2", onSignal);
     process.on("SIGHUP", () => log("received SIGHUP; nothing to reload yet"));
   });
 }

@@ -6,13 +6,15 @@
 import { spawn } from "node:child_process";
 import { openSync, closeSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 declare const Deno: { execPath(): string; mainModule: string } | undefined;
 
 /** Returns the program and leading arguments that run this same petit. */
 export function selfCommand(): { program: string; args: string[] } {
   if (typeof Deno !== "undefined") {
-    const main = new URL(Deno.mainModule).pathname;
+    // fileURLToPath, not .pathname: a checkout under "My Projects" must not become "My%20Projects".
+    const main = fileURLToPath(Deno.mainModule);
     const config = join(dirname(main), "deno.json");
     const args = ["run", "-A", ...(existsSync(config) ? ["--config", config] : []), main];
     return { program: Deno.execPath(), args };

@@ -20,10 +20,15 @@ import { createProxyServer } from "./proxy.ts";
 import { Registry } from "./registry.ts";
 import { findSshd, ManagedSshd } from "./sshd.ts";
 import { clientRows } from "./clients-view.ts";
+import { StalePortReaper } from "./stale-ports.ts";
 
-/** A running relay; `stop()` ends everything it started. */
+/** A running relay. */
 export interface RunningServer {
-  stop(): Promise<void>;
+  /**
+   * Stops everything it started. On SIGUSR2 (`petit server restart`) sshd and
+   * its open tunnels are left running for the next petit-serverd to adopt.
+   */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** Starts every part of the relay; resolves once all of them listen. */
@@ -42,26 +47,29 @@ export async function startServerDaemon(
     listen: config.listen, port: config.ssh_port, hostKey: paths.hostKey, authorizedKeys: paths.authorizedKeys,
     pidFile: paths.sshdPid, user, strictModes: true, log,
   });
-  // The control port is bound first: it is the lock that keeps a second petit-serverd out.
   const presence = new PresenceMonitor(registry);
+  const reaper = new StalePortReaper({
+    logFile: paths.sshdLog, sshdPid: () => sshd.pid, log,
+    ownerOf: (port) => registry.list().find((c) => c.port === port)?.id,
+  });
+  const proxy = createProxyServer({ domain: config.domain, log, resolve: (label) => registry.lookup(label) });
   const control = createControlServer(controlSecret, {
     "GET /v1/status": () => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length }),
     "GET /v1/clients": () => clientRows(registry, presence, config.domain),
   }, log);
+
+  // The control port is bound first: it is the lock that keeps a second petit-serverd out.
   await listen(control, "127.0.0.1", config.control_port, "the control port");
   const releasePid = claimPidFile(paths.daemonPid);
-
   const servers = [control];
-  const stopAll = async () => {
+  const shutdown = async (keepSshd: boolean) => {
     presence.stop();
+    reaper.stop();
+    if (!keepSshd) await sshd.stop();
     await Promise.all(servers.map(close));
     await proxy.closePools();
     releasePid();
   };
-  const proxy = createProxyServer({
-    domain: config.domain, log,
-    resolve: (label) => registry.lookup(label),
-  });
   try {
     await sshd.start();
     const hostKey = readFileSync(`${paths.hostKey}.pub`, "utf8").trim();
@@ -74,19 +82,15 @@ export async function startServerDaemon(
     await listen(proxy, config.listen, config.http_port, "the HTTP proxy");
     servers.push(proxy);
   } catch (error) {
-    await sshd.stop();
-    await stopAll();
+    // An sshd adopted from an earlier petit-serverd keeps its tunnels up.
+    await shutdown(sshd.adopted);
     throw error;
   }
   presence.start();
+  reaper.start();
   log(`petit-serverd ${process.pid}: proxy on ${config.listen}:${config.http_port}, API on ${config.api_port}, ` +
     `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}`);
-  return {
-    async stop() {
-      await sshd.stop();
-      await stopAll();
-    },
-  };
+  return { stop: (signal) => shutdown(signal === "SIGUSR2") };
 }
 
 /** Tells whether nothing listens on 127.0.0.1:`port` now. */

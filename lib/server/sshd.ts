@@ -7,7 +7,7 @@
  */
 import { execa } from "execa";
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from "node:fs";
-import { connect } from "node:net";
+import { canConnect } from "../net.ts";
 import { ensureKeyPair } from "../ssh/keygen.ts";
 import { renderSshdConfig, type SshdSettings } from "../ssh/sshd-config.ts";
 import { writeFileAtomic } from "../fs-atomic.ts";
@@ -39,6 +39,9 @@ export class ManagedSshd {
 
   constructor(private readonly options: SshdOptions) {}
 
+  /** True when start() found sshd already running (left by an earlier petit-serverd). */
+  adopted = false;
+
   /** PID of the listening sshd, when running. */
   get pid(): number | undefined {
     return this.#pid;
@@ -59,6 +62,7 @@ export class ManagedSshd {
     const running = this.#adoptable();
     if (running) {
       this.#pid = running;
+      this.adopted = true;
       o.log(`sshd: adopted running sshd pid ${running}`);
       // A changed config (new port, new user) is picked up by a reload; open tunnels survive it.
       if (previous !== text) process.kill(running, "SIGHUP");
@@ -157,12 +161,4 @@ export async function waitForPort(host: string, port: number, timeout: number, a
     await sleep(50);
   }
   throw new Error(`sshd did not listen on ${host}:${port} within ${timeout} ms`);
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once("connect", () => { socket.destroy(); resolve(true); });
-    socket.once("error", () => resolve(false));
-  });
 }
