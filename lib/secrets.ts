@@ -7,9 +7,12 @@ import { randomBytes, timingSafeEqual, createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { readFileIfExists, writeFileAtomic } from "./fs-atomic.ts";
 
-/** Returns a new URL-safe random secret of 32 bytes. */
+/**
+ * Returns a new random secret of 32 bytes, in hex: safe in URLs, headers and
+ * shell words, and never starting with "-" (which a CLI would read as a flag).
+ */
 export function newSecret(): string {
-  return randomBytes(32).toString("base64url");
+  return randomBytes(32).toString("hex");
 }
 
 /**
