@@ -9,6 +9,7 @@ import { DownCommand } from "./lib/commands/down.ts";
 import { RegisterCommand } from "./lib/commands/register.ts";
 import { ServerClientsCommand } from "./lib/commands/server/clients.ts";
 import { ServerDownCommand } from "./lib/commands/server/down.ts";
+import { ServerRevokeCommand } from "./lib/commands/server/revoke.ts";
 import { ServerRestartCommand } from "./lib/commands/server/restart.ts";
 import { ServerInitCommand } from "./lib/commands/server/init.ts";
 import { ServerTokenCommand } from "./lib/commands/server/token.ts";
@@ -25,7 +26,7 @@ const cli = new Cli({
 });
 for (const command of [
   RegisterCommand, UpCommand, DownCommand, StatusCommand,
-  ServerInitCommand, ServerTokenCommand, ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand,
+  ServerInitCommand, ServerTokenCommand, ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand, ServerRevokeCommand,
   Builtins.HelpCommand, Builtins.VersionCommand,
 ]) cli.register(command);
 

@@ -12,7 +12,7 @@ import { readSecret } from "../secrets.ts";
 export async function fetchClientStatus(config: ClientConfig, paths: ClientPaths): Promise<ClientStatus | undefined> {
   const secret = readSecret(paths.controlSecret);
   if (!secret) return undefined;
-  return callControl<ClientStatus>(config.control_port, secret, "/v1/status");
+  return callControl<ClientStatus>({ port: config.control_port, secret }, "/v1/status");
 }
 
 /** Exit codes of `petit up`, documented in the README. */

@@ -21,6 +21,8 @@ export interface ServerConfig {
   ssh_host: string;
   port_range: string;
   sshd_path: string;
+  /** Account tunnels log in as; empty: "petit-tunnel" as root, else the current user. */
+  tunnel_user: string;
 }
 
 /** The client's settings, as `[client]` in config.toml. */
@@ -69,6 +71,7 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   ssh_host: { kind: "host", default: "" },
   port_range: { kind: "range", default: `${DEFAULT_PORT_RANGE.first}-${DEFAULT_PORT_RANGE.last}` },
   sshd_path: { kind: "string", default: "" },
+  tunnel_user: { kind: "string", default: "" },
 };
 
 export const clientFields: Record<keyof ClientConfig, Field> = {

@@ -5,26 +5,55 @@
  */
 import { createServer, type Server } from "node:http";
 import { CONTROL_SECRET_HEADER } from "../constants.ts";
-import { sendJson } from "../http/body.ts";
+import { readBody, sendJson } from "../http/body.ts";
 import { safeEqual } from "../secrets.ts";
 
-/** A route: "GET /v1/status" → handler returning the JSON answer. */
-export type ControlRoutes = Record<string, () => unknown | Promise<unknown>>;
+/** What a handler gets: the `:name` parts of its path, and the parsed JSON body (if any). */
+export interface ControlRequest {
+  params: Record<string, string>;
+  body: unknown;
+}
+
+/**
+ * Routes: "GET /v1/status" or "POST /v1/clients/:id/revoke" → handler
+ * returning the JSON answer. A handler throws an error with a `status` for
+ * the caller's mistakes (404, 400 …).
+ */
+export type ControlRoutes = Record<string, (request: ControlRequest) => unknown | Promise<unknown>>;
 
 /** Creates (but does not start) a control server answering `routes`. */
 export function createControlServer(secret: string, routes: ControlRoutes, log: (line: string) => void): Server {
+  const table = Object.entries(routes).map(([key, handler]) => {
+    const [method, path] = key.split(" ");
+    const names: string[] = [];
+    const pattern = path.replace(/:(\w+)/g, (_, name: string) => (names.push(name), "([^/]+)"));
+    return { method, regex: new RegExp(`^${pattern}$`), names, handler };
+  });
   return createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, async (req, res) => {
     const given = req.headers[CONTROL_SECRET_HEADER];
     if (typeof given !== "string" || !safeEqual(given, secret)) {
       return sendJson(res, 401, { error: `missing or wrong ${CONTROL_SECRET_HEADER} header` });
     }
-    const handler = routes[`${req.method} ${req.url?.split("?")[0]}`];
-    if (!handler) return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${req.url}` });
-    try {
-      sendJson(res, 200, await handler());
-    } catch (error) {
-      log(`control: ${req.method} ${req.url}: ${(error as Error).message}`);
-      sendJson(res, 500, { error: (error as Error).message });
+    const path = (req.url ?? "/").split("?")[0];
+    for (const route of table) {
+      const match = route.method === req.method ? route.regex.exec(path) : null;
+      if (!match) continue;
+      try {
+        const text = await readBody(req, 64 * 1024);
+        const body = text ? JSON.parse(text) : undefined;
+        const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
+        return sendJson(res, 200, await route.handler({ params, body }));
+      } catch (error) {
+        const status = (error as { status?: number }).status ?? (error instanceof SyntaxError ? 400 : 500);
+        if (status >= 500) log(`control: ${req.method} ${path}: ${(error as Error).message}`);
+        return sendJson(res, status, { error: (error as Error).message });
+      }
     }
+    sendJson(res, 404, { error: `no such endpoint: ${req.method} ${path}` });
   });
+}
+
+/** An error a control handler throws for the caller's mistake, with its HTTP status. */
+export function controlError(status: number, message: string): Error {
+  return Object.assign(new Error(message), { status });
 }

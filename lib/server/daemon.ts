@@ -8,7 +8,7 @@ import { createServer as createNetServer } from "node:net";
 import { userInfo } from "node:os";
 import type { ServerConfig } from "../config/schema.ts";
 import { parseRange } from "../config/schema.ts";
-import { createControlServer } from "../daemon/control-server.ts";
+import { controlError, createControlServer } from "../daemon/control-server.ts";
 import { claimPidFile } from "../daemon/pid-file.ts";
 import { close, listen } from "../http/listen.ts";
 import type { ServerPaths } from "../paths.ts";
@@ -20,7 +20,8 @@ import { createProxyServer } from "./proxy.ts";
 import { Registry } from "./registry.ts";
 import { findSshd, ManagedSshd } from "./sshd.ts";
 import { clientRows } from "./clients-view.ts";
-import { StalePortReaper } from "./stale-ports.ts";
+import { endSessionsOnPort, StalePortReaper } from "./stale-ports.ts";
+import { ensureTunnelUser } from "./tunnel-user.ts";
 
 /** A running relay. */
 export interface RunningServer {
@@ -41,11 +42,11 @@ export async function startServerDaemon(
   const registry = Registry.open({
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree,
   });
-  const user = userInfo().username;
+  const user = await ensureTunnelUser(config.tunnel_user, log);
   const sshd = new ManagedSshd({
     sshdPath: findSshd(config.sshd_path), configFile: paths.sshdConfig, logFile: paths.sshdLog,
     listen: config.listen, port: config.ssh_port, hostKey: paths.hostKey, authorizedKeys: paths.authorizedKeys,
-    pidFile: paths.sshdPid, user, strictModes: true, log,
+    pidFile: paths.sshdPid, user, strictModes: true, keysViaCommand: user !== userInfo().username, log,
   });
   const presence = new PresenceMonitor(registry);
   const reaper = new StalePortReaper({
@@ -56,6 +57,15 @@ export async function startServerDaemon(
   const control = createControlServer(controlSecret, {
     "GET /v1/status": () => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length }),
     "GET /v1/clients": () => clientRows(registry, presence, config.domain),
+    "POST /v1/clients/:label/revoke": async ({ params }) => {
+      const client = registry.lookup(params.label);
+      if (!client) throw controlError(404, `no client "${params.label}" is registered`);
+      await registry.revoke(client.id);
+      // Removing the key does not end an open session: end it, so the port stops answering now.
+      const ended = sshd.pid ? endSessionsOnPort(client.port, sshd.pid) : [];
+      log(`revoked client ${client.id} (${client.key.fingerprint}); ended ${ended.length} session(s)`);
+      return { id: client.id, name: client.name, port: client.port, sessions_ended: ended.length };
+    },
   }, log);
 
   // The control port is bound first: it is the lock that keeps a second petit-serverd out.

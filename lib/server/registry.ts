@@ -41,10 +41,13 @@ export class RegistrationError extends Error {
 /** The registry. Writes are serialized; every write rewrites authorized_keys to match. */
 export class Registry {
   #clients: ClientRecord[];
+  /** Never reused, even after a revoke: an old URL must not reach a new client. */
+  #nextId: number;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly options: RegistryOptions, clients: ClientRecord[]) {
+  private constructor(readonly options: RegistryOptions, clients: ClientRecord[], nextId: number) {
     this.#clients = clients;
+    this.#nextId = Math.max(nextId, FIRST_CLIENT_ID, ...clients.map((c) => c.id + 1));
   }
 
   /**
@@ -54,9 +57,12 @@ export class Registry {
   static open(options: RegistryOptions): Registry {
     const text = readFileIfExists(options.file);
     let clients: ClientRecord[] = [];
+    let nextId = FIRST_CLIENT_ID;
     if (text !== undefined) {
       try {
-        clients = (JSON.parse(text) as { clients: ClientRecord[] }).clients;
+        const data = JSON.parse(text) as { clients: ClientRecord[]; next_id?: number };
+        clients = data.clients;
+        nextId = Number.isInteger(data.next_id) ? data.next_id! : nextId;
         if (!Array.isArray(clients)) throw new Error('"clients" is not a list');
       } catch (error) {
         throw new Error(
@@ -66,7 +72,7 @@ export class Registry {
         );
       }
     }
-    const registry = new Registry(options, clients);
+    const registry = new Registry(options, clients, nextId);
     if (!options.readOnly) registry.#writeAuthorizedKeys();
     return registry;
   }
@@ -99,13 +105,22 @@ export class Registry {
         }
         return { client: this.lookup(String(existing.id))!, created: false };
       }
-      const id = Math.max(FIRST_CLIENT_ID - 1, ...this.#clients.map((c) => c.id)) + 1;
       const port = await this.#freePort();
+      const id = this.#nextId++;
       const client: ClientRecord = {
         id, name: name ?? "", port, key, created: new Date().toISOString(), last_seen: null,
       };
       this.#save([...this.#clients, client]);
       return { client, created: true };
+    });
+  }
+
+  /** Removes client `id` and its key; returns the removed record, or undefined when there was none. */
+  revoke(id: number): Promise<ClientRecord | undefined> {
+    return this.#serialize(async () => {
+      const client = this.#clients.find((c) => c.id === id);
+      if (client) this.#save(this.#clients.filter((c) => c !== client));
+      return client;
     });
   }
 
@@ -130,7 +145,8 @@ export class Registry {
   }
 
   #save(clients: ClientRecord[]): void {
-    writeFileAtomic(this.options.file, JSON.stringify({ version: 1, clients }, null, 2) + "\n", 0o600);
+    const data = { version: 1, next_id: this.#nextId, clients };
+    writeFileAtomic(this.options.file, JSON.stringify(data, null, 2) + "\n", 0o600);
     this.#clients = clients;
     this.#writeAuthorizedKeys();
   }

@@ -67,17 +67,27 @@ export class StalePortReaper {
     const owner = this.options.ownerOf(port);
     const sshd = this.options.sshdPid();
     if (owner === undefined || !sshd) return [];
-    const holders = pidsHoldingSockets(listeningInodes(port), descendantsOf(sshd));
-    for (const pid of holders) {
-      this.options.log(`stale port: client ${owner} reconnected while its old session (pid ${pid}) still held port ${port}; ending that session`);
-      try {
-        process.kill(pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
-    return holders;
+    return endSessionsOnPort(port, sshd, (pid) =>
+      this.options.log(`stale port: client ${owner} reconnected while its old session (pid ${pid}) still held port ${port}; ending that session`));
   }
+}
+
+/**
+ * Ends (SIGTERM) the sessions of the sshd listener `sshdPid` that listen on
+ * 127.0.0.1:`port`, calling `before(pid)` for each. Processes outside that
+ * sshd's tree are never touched. Returns the PIDs signalled.
+ */
+export function endSessionsOnPort(port: number, sshdPid: number, before: (pid: number) => void = () => {}): number[] {
+  const holders = pidsHoldingSockets(listeningInodes(port), descendantsOf(sshdPid));
+  for (const pid of holders) {
+    before(pid);
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  return holders;
 }
 
 /** Returns every PID whose ancestry includes `root` (not `root` itself). */

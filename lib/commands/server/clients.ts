@@ -23,7 +23,7 @@ export class ServerClientsCommand extends PetitCommand {
     const config = this.serverConfig();
     const paths = this.serverPaths;
     const secret = readSecret(paths.controlSecret);
-    let rows = secret ? await callControl<ClientRow[]>(config.control_port, secret, "/v1/clients") : undefined;
+    let rows = secret ? await callControl<ClientRow[]>({ port: config.control_port, secret }, "/v1/clients") : undefined;
     if (!rows) {
       const registry = Registry.open({
         file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, readOnly: true,

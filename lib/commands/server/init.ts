@@ -43,6 +43,7 @@ export class ServerInitCommand extends PetitCommand {
       ssh_host: this.sshHost ?? pick("ssh_host"),
       port_range: this.portRange ?? pick("port_range"),
       sshd_path: this.sshdPath ?? pick("sshd_path"),
+      tunnel_user: pick("tunnel_user"),
     };
     if (checkValue(serverFields.domain, config.domain) || !config.domain.includes(".") && config.domain !== "localhost") {
       throw new UsageError(`--domain must be a DNS name such as "relay.example.com", got "${this.domain}"`);

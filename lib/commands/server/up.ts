@@ -29,7 +29,7 @@ export class ServerUpCommand extends PetitCommand {
     }
     const probe = async () => {
       const secret = readSecret(paths.controlSecret);
-      const status = secret && await callControl<{ pid: number }>(config.control_port, secret, "/v1/status");
+      const status = secret && await callControl<{ pid: number }>({ port: config.control_port, secret }, "/v1/status");
       return status ? { ready: true as const } : { ready: false as const };
     };
     if ((await probe()).ready) {
