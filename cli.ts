@@ -13,6 +13,10 @@ import { ServerRevokeCommand } from "./lib/commands/server/revoke.ts";
 import { ServerRestartCommand } from "./lib/commands/server/restart.ts";
 import { ServerInitCommand } from "./lib/commands/server/init.ts";
 import { ServerTokenCommand } from "./lib/commands/server/token.ts";
+import { ServerTokenCreateCommand } from "./lib/commands/server/token/create.ts";
+import { ServerTokenListCommand } from "./lib/commands/server/token/list.ts";
+import { ServerTokenRevokeCommand } from "./lib/commands/server/token/revoke.ts";
+import { ServerTokenRotateCommand } from "./lib/commands/server/token/rotate.ts";
 import { ServerUpCommand } from "./lib/commands/server/up.ts";
 import { StatusCommand } from "./lib/commands/status.ts";
 import { UpCommand } from "./lib/commands/up.ts";
@@ -26,7 +30,8 @@ const cli = new Cli({
 });
 for (const command of [
   RegisterCommand, UpCommand, DownCommand, StatusCommand,
-  ServerInitCommand, ServerTokenCommand, ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand, ServerRevokeCommand,
+  ServerInitCommand, ServerTokenCommand, ServerTokenCreateCommand, ServerTokenListCommand, ServerTokenRevokeCommand, ServerTokenRotateCommand,
+  ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand, ServerRevokeCommand,
   Builtins.HelpCommand, Builtins.VersionCommand,
 ]) cli.register(command);
 

@@ -18,15 +18,17 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
   const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString("hex")}.tmp`);
   const fd = openSync(tmp, "wx", mode);
   try {
-    writeSync(fd, data);
-    fsyncSync(fd);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
   } catch (error) {
-    closeSync(fd);
     unlinkSync(tmp);
     throw error;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
   // fsync the folder so the rename itself survives a power cut.
   const dirFd = openSync(dir, "r");
   try {

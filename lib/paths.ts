@@ -18,6 +18,7 @@ export function serverPaths(home: string) {
   return {
     dir,
     token: join(dir, "enroll.token"),
+    tokens: join(dir, "tokens.json"),
     controlSecret: join(dir, "control.secret"),
     registry: join(dir, "registry.json"),
     authorizedKeys: join(dir, "authorized_keys"),

@@ -5,13 +5,28 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 
-/** Tells whether a process with `pid` exists (and may be signalled by us). */
+/**
+ * Tells whether a process with `pid` runs. A zombie (exited, not yet reaped
+ * by its parent) does not: a daemon re-parented to an init that reaps late,
+ * or never, would otherwise look alive long after it exited.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return !isZombie(pid);
+}
+
+/** Tells whether `pid` is a zombie; false when /proc cannot tell. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name may hold spaces and parentheses: the state follows the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false;
   }
 }
 

@@ -8,11 +8,22 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { PROOF_MAX_SKEW_SECONDS } from "./constants.ts";
 import { safeEqual } from "./secrets.ts";
 
-/** Returns the proof header value for `body` signed with `token`. */
+/**
+ * Returns the proof header value for `body` signed with `token`. A token of
+ * the form "<id>.<secret>" names itself with `k=<id>`; the whole token string
+ * is the HMAC key either way.
+ */
 export function makeProof(token: string, body: string, now = Date.now()): string {
   const t = Math.floor(now / 1000);
   const n = randomBytes(16).toString("hex");
-  return `t=${t},n=${n},s=${sign(token, t, n, body)}`;
+  const dot = token.indexOf(".");
+  const k = dot > 0 ? `k=${token.slice(0, dot)},` : "";
+  return `${k}t=${t},n=${n},s=${sign(token, t, n, body)}`;
+}
+
+/** Returns the token id a proof header names ("main" when none). */
+export function proofTokenId(header: string | undefined): string {
+  return /^k=([a-z0-9]{1,16}),/.exec(header ?? "")?.[1] ?? "main";
 }
 
 function sign(token: string, t: number, n: string, body: string): string {
@@ -27,18 +38,21 @@ function sign(token: string, t: number, n: string, body: string): string {
 export class ProofChecker {
   #seen = new Map<string, number>();
 
-  constructor(private readonly token: () => string) {}
+  /** `token(id)` returns the usable token string with that id, or undefined. */
+  constructor(private readonly token: (id: string) => string | undefined) {}
 
   /** Returns why `header` does not prove the token for `body`, or undefined when it does. */
   check(header: string | undefined, body: string, now = Date.now()): string | undefined {
-    const match = /^t=(\d{1,12}),n=([0-9a-f]{32}),s=([0-9a-f]{64})$/.exec(header ?? "");
+    const match = /^(?:k=[a-z0-9]{1,16},)?t=(\d{1,12}),n=([0-9a-f]{32}),s=([0-9a-f]{64})$/.exec(header ?? "");
     if (!match) return "missing or malformed proof of the enrollment token";
     const t = Number(match[1]);
     const skew = Math.abs(now / 1000 - t);
     if (skew > PROOF_MAX_SKEW_SECONDS) {
       return `request time is ${Math.round(skew)} s away from the relay's clock (check the clocks; at most ${PROOF_MAX_SKEW_SECONDS} s)`;
     }
-    if (!safeEqual(sign(this.token(), t, match[2], body), match[3])) return "wrong enrollment token";
+    const token = this.token(proofTokenId(header));
+    if (token === undefined) return "unknown, expired, used-up or revoked enrollment token";
+    if (!safeEqual(sign(token, t, match[2], body), match[3])) return "wrong enrollment token";
     this.#prune(now);
     if (this.#seen.has(match[2])) return "this request was already used (replay)";
     this.#seen.set(match[2], now + 2 * PROOF_MAX_SKEW_SECONDS * 1000);

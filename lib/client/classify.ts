@@ -12,10 +12,21 @@ export interface ExitReason {
   message: string;
   /** True when the relay could not be reached or the link died: worth waiting for the network. */
   network: boolean;
+  /**
+   * True when ssh itself found the relay unreachable: its TCP connect failed,
+   * or its keepalives went unanswered. That counts as a failed reachability
+   * probe, so the first probe that succeeds afterwards means the network is back.
+   */
+  unreachable?: boolean;
+  /** True when the relay refused the reverse forward (its port still held). */
+  forwardRefused?: boolean;
 }
 
 // What ssh says when the network, not the relay, is the problem.
 const NETWORK = /Connection timed out|Connection refused|No route to host|Network is unreachable|not responding|Connection reset|Broken pipe|Connection closed by|kex_exchange_identification|Could not resolve hostname|Temporary failure in name resolution|Operation timed out/;
+
+// What ssh says when it could not reach the relay at all, or heard nothing back.
+const UNREACHABLE = /connect to host \S+ port \d+: (Connection timed out|Connection refused|No route to host|Network is unreachable)|Timeout, server \S+ not responding/;
 
 /** Classifies an ssh exit from its exit code and the last lines of its stderr. */
 export function classifyExit(exitCode: number | null, signal: string | null, stderr: string[]): ExitReason {
@@ -34,12 +45,12 @@ export function classifyExit(exitCode: number | null, signal: string | null, std
   }
   const forward = /remote port forwarding failed for listen port (\d+)/.exec(text);
   if (forward) {
-    return { retryable: true, network: false, message: `the relay refused the forward on port ${forward[1]} (still held by an old session, or not this client's port)` };
+    return { retryable: true, network: false, forwardRefused: true, message: `the relay refused the forward on port ${forward[1]} (still held by an old session, or not this client's port)` };
   }
   const last = stderr.filter((line) => line.trim()).at(-1)?.trim();
   if (signal) return { retryable: true, network: false, message: `ssh was killed by ${signal}` };
   return {
-    retryable: true, network: NETWORK.test(text),
+    retryable: true, network: NETWORK.test(text), unreachable: UNREACHABLE.test(text),
     message: last ? `ssh exited ${exitCode}: ${last}` : `ssh exited ${exitCode}`,
   };
 }

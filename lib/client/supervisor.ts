@@ -49,6 +49,8 @@ export class TunnelSupervisor {
   #child: ResultPromise | undefined;
   #connectedAt: number | undefined;
   #failures = 0;
+  /** Forward refusals in a row. */
+  #refusals = 0;
   #restarts = 0;
   #lastError: string | null = null;
   #retryAt: number | undefined;
@@ -149,20 +151,29 @@ export class TunnelSupervisor {
     this.#restarts++;
     const reason = classifyExit(exitCode, signal, stderr);
     const backoff = o.backoff ?? DEFAULT_BACKOFF;
-    const delay = reason.retryable ? retryDelay(this.#failures, backoff) : backoff.fatal;
+    // The relay ends a stale session holding this client's port as soon as it
+    // refuses the forward (StalePortReaper), so the first retry after a refusal
+    // comes within a second; further refusals in a row back off as usual.
+    this.#refusals = reason.forwardRefused ? this.#refusals + 1 : 0;
+    const attempt = this.#refusals === 1 ? Math.min(this.#failures, 2) : this.#failures;
+    const delay = reason.retryable ? retryDelay(attempt, backoff) : backoff.fatal;
     this.#lastError = reason.message;
     this.#state = reason.retryable ? "retrying" : "error";
     this.#retryAt = Date.now() + delay;
     o.log(`tunnel: ${reason.message}; retry ${this.#failures} in ${(delay / 1000).toFixed(1)} s` +
       (reason.network && o.probe ? " or as soon as the relay is reachable again" : ""));
     this.#timer = setTimeout(() => this.#spawn(), delay);
-    if (reason.network && o.probe) void this.#watchNetwork(this.#timer, o.probe);
+    if (reason.network && o.probe) void this.#watchNetwork(this.#timer, o.probe, reason.unreachable === true);
     this.#emit();
   }
 
-  /** While `timer` waits, probes the relay; a probe that succeeds after one that failed retries now. */
-  async #watchNetwork(timer: NodeJS.Timeout, probe: () => Promise<boolean>): Promise<void> {
-    let sawDown = false;
+  /**
+   * While `timer` waits, probes the relay; a probe that succeeds after one that
+   * failed retries now. `sawDown` when ssh itself just failed to reach the relay:
+   * an ssh that was still waiting on its TCP connect when the network came back
+   * then retries at the first probe instead of sleeping out its backoff.
+   */
+  async #watchNetwork(timer: NodeJS.Timeout, probe: () => Promise<boolean>, sawDown: boolean): Promise<void> {
     while (this.#timer === timer && (this.#state === "retrying")) {
       const reachable = await probe().catch(() => false);
       if (this.#timer !== timer || this.#state !== "retrying") return;

@@ -7,6 +7,7 @@ import { DEFAULT_CLIENT_CONTROL_PORT, DEFAULT_TARGET } from "../constants.ts";
 import { validateName } from "../names.ts";
 import { ensureKeyPair } from "../ssh/keygen.ts";
 import { pinHostKey } from "../ssh/known-hosts.ts";
+import { parsePublicKey } from "../ssh/public-key.ts";
 import { PetitCommand, portOption } from "./base.ts";
 
 /** `petit register`: get an ID and a port from a relay. */
@@ -29,6 +30,9 @@ export class RegisterCommand extends PetitCommand {
   name = Option.String("--name", { description: "A DNS label; the service is then also at <name>.<domain>" });
   to = Option.String("--to", { description: "Local service to expose, HOST:PORT (default 127.0.0.1:8080)" });
   controlPort = Option.String("--control-port", { description: "Local command port of the client daemon (default 3015)" });
+  fingerprint = Option.String("--fingerprint", {
+    description: "The relay's SSH host key fingerprint (SHA256:…), given out of band; a mismatch is refused",
+  });
   json = Option.Boolean("--json", false, { description: "Print the registration as JSON" });
 
   async execute(): Promise<number> {
@@ -52,6 +56,13 @@ export class RegisterCommand extends PetitCommand {
     const paths = this.clientPaths;
     const publicKey = await ensureKeyPair(paths.key, `petit@${hostname()}`);
     const answer = await registerAtRelay(relay.origin, this.token, publicKey, name);
+    const hostKey = parsePublicKey(answer.ssh.host_key);
+    if (this.fingerprint && this.fingerprint.replace(/=+$/, "") !== hostKey.fingerprint) {
+      throw new UsageError(
+        `The relay's SSH host key is ${hostKey.fingerprint}, not ${this.fingerprint} as given with --fingerprint: ` +
+          "refusing to trust it (someone may be intercepting the connection, or the fingerprint is outdated). Nothing was saved.",
+      );
+    }
     pinHostKey(paths.knownHosts, answer.ssh.host_key);
     const config: ClientConfig = {
       ...(defaultsOf(clientFields) as unknown as ClientConfig),
@@ -75,6 +86,7 @@ export class RegisterCommand extends PetitCommand {
     }
     this.out(`Registered as client ${answer.id}${answer.name ? ` (${answer.name})` : ""} with relay ${relay.origin}`);
     this.out(`  public URL: ${answer.public_url}  →  ${target} (relay port ${answer.port})`);
+    this.out(`  relay SSH host key: ${hostKey.fingerprint} (pinned${this.fingerprint ? ", matches --fingerprint" : ""})`);
     this.out(`Next: "petit up" starts the tunnel (running as ${userInfo().username}).`);
     return 0;
   }

@@ -51,7 +51,7 @@ export interface PetitConfig {
   client?: ClientConfig;
 }
 
-type Kind = "string" | "port" | "integer" | "hostport" | "range" | "url" | "host";
+type Kind = "string" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
 
 /** One key: its kind, default (absent → required) and what is expected, in words. */
 interface Field {
@@ -62,7 +62,7 @@ interface Field {
 }
 
 export const serverFields: Record<keyof ServerConfig, Field> = {
-  domain: { kind: "host" },
+  domain: { kind: "domain" },
   listen: { kind: "string", default: "0.0.0.0" },
   http_port: { kind: "port", default: DEFAULT_HTTP_PORT },
   api_port: { kind: "port", default: DEFAULT_API_PORT },
@@ -104,6 +104,9 @@ export function checkValue(field: Field, value: unknown): string | undefined {
   switch (field.kind) {
     case "string":
       return typeof value === "string" ? undefined : "a string";
+    case "domain":
+      return typeof value === "string" && /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(value)
+        ? undefined : 'a DNS name such as "relay.example.com"';
     case "host":
       return typeof value === "string" && /^[A-Za-z0-9.:\[\]-]*$/.test(value)
         ? undefined : "a host name or IP address";

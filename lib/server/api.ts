@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import { readBody, sendJson } from "../http/body.ts";
 import { validateName } from "../names.ts";
-import type { ProofChecker } from "../proof.ts";
+import { proofTokenId, type ProofChecker } from "../proof.ts";
 import { PROOF_HEADER } from "../constants.ts";
 import { parsePublicKey } from "../ssh/public-key.ts";
 import { RegistrationError, type ClientRecord, type Registry } from "./registry.ts";
@@ -23,6 +23,8 @@ export interface SshEndpoint {
 export interface ApiOptions {
   registry: Registry;
   proof: ProofChecker;
+  /** Called after a registration that created a client, with the id of the token that allowed it. */
+  onEnrolled?: (tokenId: string) => void;
   ssh: SshEndpoint;
   domain: string;
   /** Port of the HTTP proxy, to give clients their full public URL. */
@@ -72,6 +74,7 @@ export function createApiServer(options: ApiOptions): Server {
       }
       const { key, name } = parseRegistration(body);
       const { client, created } = await options.registry.register(key, name);
+      if (created) options.onEnrolled?.(proofTokenId(req.headers[PROOF_HEADER] as string | undefined));
       options.log(`${created ? "registered" : "re-registered"} client ${client.id} (${client.key.fingerprint}) on port ${client.port}`);
       sendJson(res, created ? 201 : 200, registrationAnswer(client, options));
     } catch (error) {

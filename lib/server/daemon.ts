@@ -22,6 +22,7 @@ import { findSshd, ManagedSshd } from "./sshd.ts";
 import { clientRows } from "./clients-view.ts";
 import { endSessionsOnPort, StalePortReaper } from "./stale-ports.ts";
 import { ensureTunnelUser } from "./tunnel-user.ts";
+import { TokenStore } from "./tokens.ts";
 
 /** A running relay. */
 export interface RunningServer {
@@ -36,8 +37,8 @@ export interface RunningServer {
 export async function startServerDaemon(
   config: ServerConfig, paths: ServerPaths, log: (line: string) => void,
 ): Promise<RunningServer> {
-  const token = readSecret(paths.token);
-  if (!token) throw new Error(`No enrollment token at "${paths.token}": run "petit server init" first`);
+  if (!readSecret(paths.token)) throw new Error(`No enrollment token at "${paths.token}": run "petit server init" first`);
+  const tokens = new TokenStore({ main: paths.token, extra: paths.tokens });
   const controlSecret = ensureSecret(paths.controlSecret);
   const registry = Registry.open({
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree,
@@ -84,7 +85,7 @@ export async function startServerDaemon(
     await sshd.start();
     const hostKey = readFileSync(`${paths.hostKey}.pub`, "utf8").trim();
     const api = createApiServer({
-      registry, proof: new ProofChecker(() => token), domain: config.domain, httpPort: config.http_port, log,
+      registry, proof: new ProofChecker((id) => tokens.lookup(id)), onEnrolled: (id) => tokens.consume(id), domain: config.domain, httpPort: config.http_port, log,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
     await listen(api, config.listen, config.api_port, "the registration API");

@@ -7,7 +7,7 @@
 import { FIRST_CLIENT_ID } from "../constants.ts";
 import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
 import { renderAuthorizedKeys } from "../ssh/authorized-keys.ts";
-import type { PublicKey } from "../ssh/public-key.ts";
+import { parsePublicKey, type PublicKey } from "../ssh/public-key.ts";
 
 /** One registered client. */
 export interface ClientRecord {
@@ -38,6 +38,24 @@ export class RegistrationError extends Error {
   }
 }
 
+/**
+ * Throws unless `record` is a well-formed client: a file edited by hand must
+ * never put an unchecked key (or a newline) into authorized_keys.
+ */
+function checkRecord(record: ClientRecord, index: number): void {
+  const where = `client #${index + 1}`;
+  if (typeof record !== "object" || record === null) throw new Error(`${where} is not an object`);
+  if (!Number.isInteger(record.id) || !Number.isInteger(record.port) || record.port < 1 || record.port > 65535) {
+    throw new Error(`${where} needs whole-number "id" and "port"`);
+  }
+  try {
+    const key = parsePublicKey(`${record.key?.type} ${record.key?.blob}`);
+    if (key.fingerprint !== record.key.fingerprint) throw new Error("its fingerprint does not match its key");
+  } catch (error) {
+    throw new Error(`${where} (id ${record.id}) has a bad key: ${(error as Error).message}`);
+  }
+}
+
 /** The registry. Writes are serialized; every write rewrites authorized_keys to match. */
 export class Registry {
   #clients: ClientRecord[];
@@ -64,6 +82,7 @@ export class Registry {
         clients = data.clients;
         nextId = Number.isInteger(data.next_id) ? data.next_id! : nextId;
         if (!Array.isArray(clients)) throw new Error('"clients" is not a list');
+        clients.forEach(checkRecord);
       } catch (error) {
         throw new Error(
           `Cannot read registry "${options.file}": ${(error as Error).message} ` +
@@ -129,7 +148,8 @@ export class Registry {
     return this.#serialize(async () => {
       if (ids.length === 0) return;
       const seen = new Set(ids);
-      this.#save(this.#clients.map((c) => (seen.has(c.id) ? { ...c, last_seen: when.toISOString() } : c)));
+      // Only times change: authorized_keys stays as it is.
+      this.#save(this.#clients.map((c) => (seen.has(c.id) ? { ...c, last_seen: when.toISOString() } : c)), false);
     });
   }
 
@@ -144,11 +164,11 @@ export class Registry {
     throw new RegistrationError(`No free tunnel port left in ${first}-${last}; widen server.port_range`, 503);
   }
 
-  #save(clients: ClientRecord[]): void {
+  #save(clients: ClientRecord[], keysChanged = true): void {
     const data = { version: 1, next_id: this.#nextId, clients };
     writeFileAtomic(this.options.file, JSON.stringify(data, null, 2) + "\n", 0o600);
     this.#clients = clients;
-    this.#writeAuthorizedKeys();
+    if (keysChanged) this.#writeAuthorizedKeys();
   }
 
   #writeAuthorizedKeys(): void {

@@ -39,29 +39,53 @@ export function parsePublicKey(text: unknown): PublicKey {
   }
   const parts = text.trim().split(/ +/);
   if (parts.length < 2) throw new Error('public_key must look like "ssh-ed25519 AAAA… [comment]"');
-  const [type, blob] = parts;
+  const [type, blob, ...comment] = parts;
   if (!(ALLOWED_KEY_TYPES as readonly string[]).includes(type)) {
     throw new Error(
       `public_key has type "${type.slice(0, 40)}", expected one of ${ALLOWED_KEY_TYPES.join(", ")} ` +
         "(options before the key are not accepted)",
     );
   }
+  if (comment.some((word) => /^(ssh-|ecdsa-|sk-)/.test(word))) {
+    throw new Error("public_key must hold exactly one key (found a second key after the first)");
+  }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob) || blob.length % 4 !== 0) {
     throw new Error("public_key's key data is not valid base64");
   }
   const bytes = Buffer.from(blob, "base64");
-  const embedded = readSshString(bytes, 0);
-  if (embedded === undefined || embedded.toString("latin1") !== type) {
+  if (!wellFormed(type, readSshStrings(bytes))) {
     throw new Error(`public_key's key data does not hold a "${type}" key`);
   }
   const fingerprint = "SHA256:" + createHash("sha256").update(bytes).digest("base64").replace(/=+$/, "");
   return { type, blob, fingerprint };
 }
 
-/** Reads one SSH wire-format string (uint32 length + bytes) at `offset`. */
-function readSshString(bytes: Buffer, offset: number): Buffer | undefined {
-  if (bytes.length < offset + 4) return undefined;
-  const length = bytes.readUInt32BE(offset);
-  if (length > bytes.length - offset - 4) return undefined;
-  return bytes.subarray(offset + 4, offset + 4 + length);
+/**
+ * Tells whether `fields` (the key blob's wire-format strings) are exactly
+ * what a `type` key holds: the type name, then per type the curve name and
+ * point, the 32-byte ed25519 key, or RSA's e and n; security keys add their
+ * application. Nothing may follow.
+ */
+function wellFormed(type: string, fields: Buffer[] | undefined): boolean {
+  if (!fields || fields[0]?.toString("latin1") !== type) return false;
+  const sk = type.startsWith("sk-") ? 1 : 0;
+  if (type.includes("ed25519")) return fields.length === 2 + sk && fields[1].length === 32;
+  if (type.includes("ecdsa")) {
+    const curve = /nistp\d+/.exec(type)![0];
+    return fields.length === 3 + sk && fields[1].toString("latin1") === curve && fields[2].length > 0;
+  }
+  return fields.length === 3 && fields[1].length > 0 && fields[2].length >= 128; // ssh-rsa: e, n (≥ 1024 bits)
+}
+
+/** Splits an SSH wire-format blob into its strings (uint32 length + bytes); undefined when malformed. */
+function readSshStrings(bytes: Buffer): Buffer[] | undefined {
+  const fields: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length;) {
+    if (bytes.length < offset + 4) return undefined;
+    const length = bytes.readUInt32BE(offset);
+    if (length > bytes.length - offset - 4) return undefined;
+    fields.push(bytes.subarray(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+  }
+  return fields;
 }

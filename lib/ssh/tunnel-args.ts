@@ -43,7 +43,9 @@ export function tunnelArgs(spec: TunnelSpec): string[] {
     ForwardX11: "no",
     ControlMaster: "no",
     ControlPath: "none",
-    LogLevel: "ERROR",
+    // INFO, not ERROR: only at INFO does ssh say why it quit ("Timeout, server
+    // … not responding."), which the supervisor reads to tell a dead link.
+    LogLevel: "INFO",
   };
   if (spec.preferAes) {
     options.Ciphers = "aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com";
@@ -56,6 +58,7 @@ export function tunnelArgs(spec: TunnelSpec): string[] {
   }
   // No -N and no command: the relay's forced command keeps a session open,
   // which is what makes sshd set TCP_NODELAY (see OPENSSH_NOTES: the -N trap).
-  args.push(spec.host);
+  // "--" so a host name can never be read as an option.
+  args.push("--", spec.host);
   return args;
 }

@@ -1,4 +1,6 @@
 import { Command, Option } from "clipanion";
+import { readFileSync } from "node:fs";
+import { parsePublicKey } from "../../ssh/public-key.ts";
 import { callControl } from "../../daemon/control-client.ts";
 import { runForeground, startInBackground } from "../../daemon/run.ts";
 import { readSecret } from "../../secrets.ts";
@@ -45,6 +47,8 @@ export class ServerUpCommand extends PetitCommand {
     }
     if (!this.quiet) {
       this.out(`petit-serverd started (pid ${result.pid}): proxy on :${config.http_port}, API on :${config.api_port}, sshd on :${config.ssh_port}`);
+      const hostKey = parsePublicKey(readFileSync(`${paths.hostKey}.pub`, "utf8").trim());
+      this.out(`SSH host key: ${hostKey.fingerprint} (clients can check it with petit register --fingerprint)`);
     }
     return 0;
   }
