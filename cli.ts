@@ -7,6 +7,7 @@
 import { Builtins, Cli, type Command } from "clipanion";
 import { DownCommand } from "./lib/commands/down.ts";
 import { RegisterCommand } from "./lib/commands/register.ts";
+import { ServerAccessCommand } from "./lib/commands/server/access.ts";
 import { ServerClientsCommand } from "./lib/commands/server/clients.ts";
 import { ServerDownCommand } from "./lib/commands/server/down.ts";
 import { ServerRevokeCommand } from "./lib/commands/server/revoke.ts";
@@ -31,7 +32,7 @@ const cli = new Cli({
 for (const command of [
   RegisterCommand, UpCommand, DownCommand, StatusCommand,
   ServerInitCommand, ServerTokenCommand, ServerTokenCreateCommand, ServerTokenListCommand, ServerTokenRevokeCommand, ServerTokenRotateCommand,
-  ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand, ServerRevokeCommand,
+  ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand, ServerRevokeCommand, ServerAccessCommand,
   Builtins.HelpCommand, Builtins.VersionCommand,
 ]) cli.register(command);
 

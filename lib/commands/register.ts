@@ -74,6 +74,7 @@ export class RegisterCommand extends PetitCommand {
       target,
       public_host: answer.public_host,
       public_url: answer.public_url,
+      access_token: answer.access_token ?? "",
       control_port: portOption("--control-port", this.controlPort, previous?.control_port ?? DEFAULT_CLIENT_CONTROL_PORT),
       ssh_host: answer.ssh.host || relay.hostname.replace(/^\[|\]$/g, ""),
       ssh_port: answer.ssh.port,
@@ -87,6 +88,7 @@ export class RegisterCommand extends PetitCommand {
     this.out(`Registered as client ${answer.id}${answer.name ? ` (${answer.name})` : ""} with relay ${relay.origin}`);
     this.out(`  public URL: ${answer.public_url}  →  ${target} (relay port ${answer.port})`);
     this.out(`  relay SSH host key: ${hostKey.fingerprint} (pinned${this.fingerprint ? ", matches --fingerprint" : ""})`);
+    this.out(`  visitors send: Proxy-Authorization: Bearer ${config.access_token}  (unless the relay makes this client public)`);
     this.out(`Next: "petit up" starts the tunnel (running as ${userInfo().username}).`);
     return 0;
   }

@@ -31,6 +31,7 @@ export class StatusCommand extends PetitCommand {
       if (view.uptime_seconds !== null) this.out(`uptime:      ${formatDuration(view.uptime_seconds)}`);
       this.out(`restarts:    ${view.restarts}`);
       if (view.last_error) this.out(`last error:  ${view.last_error}`);
+      if (config.access_token) this.out(`visitors:    send "Proxy-Authorization: Bearer ${config.access_token}"`);
     }
     return view.state === "connected" ? 0 : 3;
   }

@@ -23,6 +23,13 @@ export interface ServerConfig {
   sshd_path: string;
   /** Account tunnels log in as; empty: "petit-tunnel" as root, else the current user. */
   tunnel_user: string;
+  /** Source networks (CIDR) allowed to use any tunnel; empty: any. */
+  allow_from: string[];
+  /** Load balancers (CIDR) whose X-Forwarded-* headers the proxy believes. */
+  trusted_proxies: string[];
+  /** PEM certificate and key: the proxy and the API then speak HTTPS (reloaded on SIGHUP). */
+  tls_cert: string;
+  tls_key: string;
 }
 
 /** The client's settings, as `[client]` in config.toml. */
@@ -34,6 +41,8 @@ export interface ClientConfig {
   target: string;
   public_host: string;
   public_url: string;
+  /** Visitors present it to the relay's proxy; shown by petit status. */
+  access_token: string;
   control_port: number;
   ssh_host: string;
   ssh_port: number;
@@ -51,12 +60,12 @@ export interface PetitConfig {
   client?: ClientConfig;
 }
 
-type Kind = "string" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
+type Kind = "string" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
 
 /** One key: its kind, default (absent → required) and what is expected, in words. */
 interface Field {
   kind: Kind;
-  default?: string | number;
+  default?: string | number | string[];
   min?: number;
   max?: number;
 }
@@ -72,6 +81,10 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   port_range: { kind: "range", default: `${DEFAULT_PORT_RANGE.first}-${DEFAULT_PORT_RANGE.last}` },
   sshd_path: { kind: "string", default: "" },
   tunnel_user: { kind: "string", default: "" },
+  allow_from: { kind: "cidrs", default: [] },
+  trusted_proxies: { kind: "cidrs", default: [] },
+  tls_cert: { kind: "string", default: "" },
+  tls_key: { kind: "string", default: "" },
 };
 
 export const clientFields: Record<keyof ClientConfig, Field> = {
@@ -82,6 +95,7 @@ export const clientFields: Record<keyof ClientConfig, Field> = {
   target: { kind: "hostport", default: DEFAULT_TARGET },
   public_host: { kind: "string", default: "" },
   public_url: { kind: "string", default: "" },
+  access_token: { kind: "string", default: "" },
   control_port: { kind: "port", default: DEFAULT_CLIENT_CONTROL_PORT },
   ssh_host: { kind: "host" },
   ssh_port: { kind: "port" },
@@ -93,8 +107,8 @@ export const clientFields: Record<keyof ClientConfig, Field> = {
 };
 
 /** Returns the default of every field that has one. */
-export function defaultsOf(fields: Record<string, Field>): Record<string, string | number> {
-  const out: Record<string, string | number> = {};
+export function defaultsOf(fields: Record<string, Field>): Record<string, string | number | string[]> {
+  const out: Record<string, string | number | string[]> = {};
   for (const [key, field] of Object.entries(fields)) if (field.default !== undefined) out[key] = field.default;
   return out;
 }
@@ -104,6 +118,9 @@ export function checkValue(field: Field, value: unknown): string | undefined {
   switch (field.kind) {
     case "string":
       return typeof value === "string" ? undefined : "a string";
+    case "cidrs":
+      return Array.isArray(value) && value.every((v) => typeof v === "string" && /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(v))
+        ? undefined : 'a list of networks such as ["10.0.0.0/8", "2001:db8::/32"]';
     case "domain":
       return typeof value === "string" && /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(value)
         ? undefined : 'a DNS name such as "relay.example.com"';

@@ -12,7 +12,7 @@ import { spawnSelf } from "./self.ts";
  * the exit code.
  */
 export async function runForeground(
-  start: () => Promise<{ stop(signal?: NodeJS.Signals): Promise<void> }>, log: (line: string) => void,
+  start: () => Promise<{ stop(signal?: NodeJS.Signals): Promise<void>; reload?(): void }>, log: (line: string) => void,
 ): Promise<number> {
   const running = await start();
   return new Promise((resolve) => {
@@ -29,7 +29,14 @@ export async function runForeground(
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
     process.on("SIGUSR2", onSignal);
-    process.on("SIGHUP", () => log("received SIGHUP; nothing to reload yet"));
+    process.on("SIGHUP", () => {
+      try {
+        if (running.reload) running.reload();
+        else log("received SIGHUP; nothing to reload");
+      } catch (error) {
+        log(`reload failed, keeping the old settings: ${(error as Error).message}`);
+      }
+    });
   });
 }
 

@@ -3,7 +3,8 @@
  * sends its public key and gets its ID, port and the relay's SSH details.
  * @module
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
+import { createWebServer } from "../http/server.ts";
 import { readBody, sendJson } from "../http/body.ts";
 import { validateName } from "../names.ts";
 import { proofTokenId, type ProofChecker } from "../proof.ts";
@@ -29,6 +30,8 @@ export interface ApiOptions {
   domain: string;
   /** Port of the HTTP proxy, to give clients their full public URL. */
   httpPort: number;
+  /** Serve HTTPS with this key and certificate (PEM); the proxy then speaks HTTPS too. */
+  tls?: { cert: string; key: string };
   log: (line: string) => void;
 }
 
@@ -39,6 +42,8 @@ export interface RegistrationAnswer {
   port: number;
   public_host: string;
   public_url: string;
+  /** Visitors present it to the proxy (Proxy-Authorization: Bearer …) unless the client is public. */
+  access_token: string;
   ssh: { host: string; port: number; user: string; host_key: string };
 }
 
@@ -46,7 +51,7 @@ const MAX_BODY = 64 * 1024;
 
 /** Returns the client's answer for `client`. */
 export function registrationAnswer(
-  client: ClientRecord, options: Pick<ApiOptions, "ssh" | "domain" | "httpPort">,
+  client: ClientRecord, options: Pick<ApiOptions, "ssh" | "domain" | "httpPort" | "tls">,
 ): RegistrationAnswer {
   const host = `${client.id}.${options.domain}`;
   return {
@@ -54,14 +59,21 @@ export function registrationAnswer(
     name: client.name,
     port: client.port,
     public_host: host,
-    public_url: `http://${host}${options.httpPort === 80 ? "" : `:${options.httpPort}`}/`,
+    public_url: publicUrl(host, options.httpPort, Boolean(options.tls)),
+    access_token: client.access.token,
     ssh: { host: options.ssh.host, port: options.ssh.port, user: options.ssh.user, host_key: options.ssh.hostKey },
   };
 }
 
+/** Returns the URL visitors use for `host`, leaving out the scheme's default port. */
+function publicUrl(host: string, port: number, https: boolean): string {
+  const defaultPort = https ? 443 : 80;
+  return `${https ? "https" : "http"}://${host}${port === defaultPort ? "" : `:${port}`}/`;
+}
+
 /** Creates (but does not start) the registration API server. */
 export function createApiServer(options: ApiOptions): Server {
-  const server = createServer({ headersTimeout: 10_000, requestTimeout: 15_000 }, async (req, res) => {
+  const server = createWebServer({ headersTimeout: 10_000, requestTimeout: 15_000 }, options.tls, async (req, res) => {
     try {
       if (req.method === "GET" && req.url === "/v1/health") return sendJson(res, 200, { ok: true });
       if (req.url !== "/v1/register") return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${req.url}` });

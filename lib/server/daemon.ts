@@ -8,7 +8,8 @@ import { createServer as createNetServer } from "node:net";
 import { userInfo } from "node:os";
 import type { ServerConfig } from "../config/schema.ts";
 import { parseRange } from "../config/schema.ts";
-import { controlError, createControlServer } from "../daemon/control-server.ts";
+import { createControlServer } from "../daemon/control-server.ts";
+import { readTls, reloadTls } from "../http/server.ts";
 import { claimPidFile } from "../daemon/pid-file.ts";
 import { close, listen } from "../http/listen.ts";
 import type { ServerPaths } from "../paths.ts";
@@ -19,8 +20,9 @@ import { PresenceMonitor } from "./presence.ts";
 import { createProxyServer } from "./proxy.ts";
 import { Registry } from "./registry.ts";
 import { findSshd, ManagedSshd } from "./sshd.ts";
-import { clientRows } from "./clients-view.ts";
-import { endSessionsOnPort, StalePortReaper } from "./stale-ports.ts";
+import { serverControlRoutes } from "./control-routes.ts";
+import { StalePortReaper } from "./stale-ports.ts";
+import { parseNetworks, VisitorGate } from "./visitor-auth.ts";
 import { ensureTunnelUser } from "./tunnel-user.ts";
 import { TokenStore } from "./tokens.ts";
 
@@ -31,6 +33,8 @@ export interface RunningServer {
    * its open tunnels are left running for the next petit-serverd to adopt.
    */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGHUP: reload the TLS certificate and key. */
+  reload(): void;
 }
 
 /** Starts every part of the relay; resolves once all of them listen. */
@@ -54,20 +58,15 @@ export async function startServerDaemon(
     logFile: paths.sshdLog, sshdPid: () => sshd.pid, log,
     ownerOf: (port) => registry.list().find((c) => c.port === port)?.id,
   });
-  const proxy = createProxyServer({ domain: config.domain, log, resolve: (label) => registry.lookup(label) });
-  const control = createControlServer(controlSecret, {
-    "GET /v1/status": () => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length }),
-    "GET /v1/clients": () => clientRows(registry, presence, config.domain),
-    "POST /v1/clients/:label/revoke": async ({ params }) => {
-      const client = registry.lookup(params.label);
-      if (!client) throw controlError(404, `no client "${params.label}" is registered`);
-      await registry.revoke(client.id);
-      // Removing the key does not end an open session: end it, so the port stops answering now.
-      const ended = sshd.pid ? endSessionsOnPort(client.port, sshd.pid) : [];
-      log(`revoked client ${client.id} (${client.key.fingerprint}); ended ${ended.length} session(s)`);
-      return { id: client.id, name: client.name, port: client.port, sessions_ended: ended.length };
-    },
-  }, log);
+  const tlsFiles = config.tls_cert ? { cert: config.tls_cert, key: config.tls_key } : undefined;
+  const tls = tlsFiles && readTls(tlsFiles);
+  const proxy = createProxyServer({
+    domain: config.domain, log, tls,
+    resolve: (label) => registry.lookup(label),
+    gate: new VisitorGate(parseNetworks(config.allow_from)),
+    trustedProxies: parseNetworks(config.trusted_proxies),
+  });
+  const control = createControlServer(controlSecret, serverControlRoutes({ registry, presence, sshd, config, log }), log);
 
   // The control port is bound first: it is the lock that keeps a second petit-serverd out.
   await listen(control, "127.0.0.1", config.control_port, "the control port");
@@ -85,7 +84,8 @@ export async function startServerDaemon(
     await sshd.start();
     const hostKey = readFileSync(`${paths.hostKey}.pub`, "utf8").trim();
     const api = createApiServer({
-      registry, proof: new ProofChecker((id) => tokens.lookup(id)), onEnrolled: (id) => tokens.consume(id), domain: config.domain, httpPort: config.http_port, log,
+      registry, proof: new ProofChecker((id) => tokens.lookup(id)), onEnrolled: (id) => tokens.consume(id),
+      domain: config.domain, httpPort: config.http_port, tls, log,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
     await listen(api, config.listen, config.api_port, "the registration API");
@@ -101,7 +101,14 @@ export async function startServerDaemon(
   reaper.start();
   log(`petit-serverd ${process.pid}: proxy on ${config.listen}:${config.http_port}, API on ${config.api_port}, ` +
     `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}`);
-  return { stop: (signal) => shutdown(signal === "SIGUSR2") };
+  return {
+    stop: (signal) => shutdown(signal === "SIGUSR2"),
+    reload() {
+      if (!tlsFiles) return log("SIGHUP: no TLS configured; nothing to reload");
+      reloadTls(servers, tlsFiles);
+      log(`SIGHUP: reloaded TLS certificate ${tlsFiles.cert}`);
+    },
+  };
 }
 
 /** Tells whether nothing listens on 127.0.0.1:`port` now. */

@@ -4,6 +4,7 @@
  * derives authorized_keys from it) and the proxy (which reads it).
  * @module
  */
+import { randomBytes } from "node:crypto";
 import { FIRST_CLIENT_ID } from "../constants.ts";
 import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
 import { renderAuthorizedKeys } from "../ssh/authorized-keys.ts";
@@ -17,6 +18,23 @@ export interface ClientRecord {
   key: PublicKey;
   created: string;
   last_seen: string | null;
+  /** Who may reach this client's service through the proxy. */
+  access: Access;
+}
+
+/** A client's visitor access rules. */
+export interface Access {
+  /** Visitors present it as `Proxy-Authorization: Bearer …` (or X-Petit-Token). */
+  token: string;
+  /** True: no token needed (set explicitly with `petit server access ID --public`). */
+  public: boolean;
+  /** Source networks (CIDR) allowed in addition to the relay's; empty: any. */
+  allow_from: string[];
+}
+
+/** Returns new access rules: a fresh token, not public, any source. */
+export function newAccess(): Access {
+  return { token: randomBytes(24).toString("base64url").replace(/^-/, "a"), public: false, allow_from: [] };
 }
 
 /** Where the registry keeps its state, and the ports it may hand out. */
@@ -91,8 +109,14 @@ export class Registry {
         );
       }
     }
+    // Records from before visitor access existed get a token now, saved at once so it stays stable.
+    const missingAccess = clients.some((c) => !c.access);
+    clients = clients.map((c) => (c.access ? c : { ...c, access: newAccess() }));
     const registry = new Registry(options, clients, nextId);
-    if (!options.readOnly) registry.#writeAuthorizedKeys();
+    if (!options.readOnly) {
+      if (missingAccess) registry.#save(clients, false);
+      registry.#writeAuthorizedKeys();
+    }
     return registry;
   }
 
@@ -127,10 +151,26 @@ export class Registry {
       const port = await this.#freePort();
       const id = this.#nextId++;
       const client: ClientRecord = {
-        id, name: name ?? "", port, key, created: new Date().toISOString(), last_seen: null,
+        id, name: name ?? "", port, key, created: new Date().toISOString(), last_seen: null, access: newAccess(),
       };
       this.#save([...this.#clients, client]);
       return { client, created: true };
+    });
+  }
+
+  /** Changes client `id`'s visitor access: a new token, public or not, source networks. */
+  updateAccess(id: number, change: { rotate?: boolean; public?: boolean; allow_from?: string[] }): Promise<ClientRecord> {
+    return this.#serialize(async () => {
+      const client = this.#clients.find((c) => c.id === id);
+      if (!client) throw new RegistrationError(`no client ${id} is registered`, 404);
+      const access: Access = {
+        token: change.rotate ? newAccess().token : client.access.token,
+        public: change.public ?? client.access.public,
+        allow_from: change.allow_from ?? client.access.allow_from,
+      };
+      const updated = { ...client, access };
+      this.#save(this.#clients.map((c) => (c === client ? updated : c)), false);
+      return updated;
     });
   }
 

@@ -71,13 +71,15 @@ describe("core relay", () => {
     for (let i = 0; i < 50; i++) expected.update(chunk);
     const upload = await request(`http://127.0.0.1:${relay.httpPort}/upload`, {
       method: "POST",
-      headers: { host: `1001.${DOMAIN}` },
+      headers: { host: `1001.${DOMAIN}`, "proxy-authorization": `Bearer ${client.accessToken}` },
       body: Readable.from((function* () { for (let i = 0; i < 50; i++) yield chunk; })()),
     });
     assert.equal(upload.statusCode, 200);
     assert.deepEqual(await upload.body.json(), { size, sha256: expected.digest("hex") });
 
-    const download = await request(`http://127.0.0.1:${relay.httpPort}/download?size=${size}`, { headers: { host: `1001.${DOMAIN}` } });
+    const download = await request(`http://127.0.0.1:${relay.httpPort}/download?size=${size}`, {
+      headers: { host: `1001.${DOMAIN}`, "x-petit-token": client.accessToken },
+    });
     assert.equal(download.statusCode, 200);
     const got = createHash("sha256");
     let received = 0;

@@ -26,8 +26,11 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
-/** Initializes and starts a relay on free loopback ports. */
-export async function startRelay(options: { runtime?: Runtime; rangeSize?: number } = {}): Promise<Relay> {
+/**
+ * Initializes and starts a relay on free ports of 127.0.0.1, or of `listen`
+ * (e.g. "0.0.0.0" for clients in a test's own network namespace).
+ */
+export async function startRelay(options: { runtime?: Runtime; rangeSize?: number; listen?: string } = {}): Promise<Relay> {
   const home = makeHome("relay");
   const [httpPort, apiPort, controlPort, sshPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const size = options.rangeSize ?? 40;
@@ -35,7 +38,7 @@ export async function startRelay(options: { runtime?: Runtime; rangeSize?: numbe
   const run = { runtime: options.runtime };
   try {
     await petitOk(home.dir, [
-      "server", "init", "--domain", DOMAIN, "--listen", "127.0.0.1",
+      "server", "init", "--domain", DOMAIN, "--listen", options.listen ?? "127.0.0.1",
       "--http-port", String(httpPort), "--api-port", String(apiPort), "--control-port", String(controlPort),
       "--ssh-port", String(sshPort), "--port-range", `${rangeFirst}-${rangeFirst + size - 1}`,
     ], run);
@@ -62,12 +65,16 @@ async function stopRelayHome(home: string): Promise<void> {
   killFromPidFile(join(home, "server/sshd.pid"));
 }
 
+/** Access tokens of registered clients, by "<proxy port>/<id or name>", so viaProxy can authenticate. */
+const accessTokens = new Map<string, string>();
+
 /** A registered client. */
 export interface Client {
   home: string;
   id: number;
   port: number;
   name: string;
+  accessToken: string;
   up(): Promise<void>;
   down(): Promise<void>;
   stop(): Promise<void>;
@@ -84,9 +91,14 @@ export async function registerClient(
     "register", relay.apiUrl, "--token", relay.token, "--to", options.target, "--control-port", String(controlPort),
     ...(options.name ? ["--name", options.name] : []),
   ], run);
-  const config = parse(readFileSync(join(home.dir, "config.toml"), "utf8")).client as { id: number; port: number; name: string };
+  const config = parse(readFileSync(join(home.dir, "config.toml"), "utf8")).client as {
+    id: number; port: number; name: string; access_token: string;
+  };
+  for (const label of [String(config.id), config.name].filter(Boolean)) {
+    accessTokens.set(`${relay.httpPort}/${label}`, config.access_token);
+  }
   return {
-    home: home.dir, id: config.id, port: config.port, name: config.name,
+    home: home.dir, id: config.id, port: config.port, name: config.name, accessToken: config.access_token,
     up: async () => void (await petitOk(home.dir, ["up"], run)),
     down: async () => void (await petitOk(home.dir, ["down"], run)),
     async stop() {
@@ -98,13 +110,20 @@ export async function registerClient(
   };
 }
 
-/** Sends a request through the relay's proxy with Host `host`. */
+/**
+ * Sends a request through the relay's proxy with Host `host`, presenting the
+ * access token of the client that host names (when registerClient made it),
+ * unless `auth` is false.
+ */
 export async function viaProxy(
-  relay: Relay, host: string, path = "/", init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  relay: Relay, host: string, path = "/",
+  init: { method?: string; body?: unknown; headers?: Record<string, string>; auth?: boolean } = {},
 ): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
+  const token = accessTokens.get(`${relay.httpPort}/${host.split(/[.:]/)[0].toLowerCase()}`);
+  const auth: Record<string, string> = token && init.auth !== false ? { "proxy-authorization": `Bearer ${token}` } : {};
   const res = await request(`http://127.0.0.1:${relay.httpPort}${path}`, {
     method: (init.method ?? "GET") as "GET",
-    headers: { host, ...init.headers },
+    headers: { host, ...auth, ...init.headers },
     body: init.body as string | undefined,
     headersTimeout: 15_000,
     bodyTimeout: 30_000,

@@ -1,6 +1,6 @@
 import { Command, Option, UsageError } from "clipanion";
 import { writeSection } from "../../config/file.ts";
-import { checkValue, parseRange, serverFields, type ServerConfig } from "../../config/schema.ts";
+import { checkValue, defaultsOf, parseRange, serverFields, type ServerConfig } from "../../config/schema.ts";
 import { ensureSecret } from "../../secrets.ts";
 import { PetitCommand, portOption } from "../base.ts";
 
@@ -34,6 +34,8 @@ export class ServerInitCommand extends PetitCommand {
     const pick = <K extends keyof ServerConfig>(key: K): ServerConfig[K] =>
       (previous?.[key] ?? serverFields[key].default) as ServerConfig[K];
     const config: ServerConfig = {
+      ...(defaultsOf(serverFields) as unknown as ServerConfig),
+      ...previous,
       domain: this.domain.toLowerCase().replace(/\.$/, ""),
       listen: this.listen,
       http_port: portOption("--http-port", this.httpPort, pick("http_port")),
@@ -43,7 +45,6 @@ export class ServerInitCommand extends PetitCommand {
       ssh_host: this.sshHost ?? pick("ssh_host"),
       port_range: this.portRange ?? pick("port_range"),
       sshd_path: this.sshdPath ?? pick("sshd_path"),
-      tunnel_user: pick("tunnel_user"),
     };
     if (checkValue(serverFields.domain, config.domain) || !config.domain.includes(".") && config.domain !== "localhost") {
       throw new UsageError(`--domain must be a DNS name such as "relay.example.com", got "${this.domain}"`);

@@ -1,0 +1,43 @@
+/**
+ * What the relay's checks are given, and which processes are petit's own.
+ * @module
+ */
+import type { ServerConfig } from "../config/schema.ts";
+import type { ServerPaths } from "../paths.ts";
+import { readPidFile } from "../proc.ts";
+import { runningSshd } from "../server/sshd.ts";
+import { descendantsOf } from "../server/stale-ports.ts";
+
+/** Settings and files of the relay being checked, plus what earlier checks learned. */
+export interface ServerContext {
+  config: ServerConfig;
+  paths: ServerPaths;
+  /** PETIT_HOME, whose mode is checked. */
+  home: string;
+  /** The config file, for fixes that name a key in it. */
+  configFile: string;
+  /** The sshd binary, found by the "sshd" check. */
+  sshdPath?: string;
+  /** What petit-serverd answered on its control port, when it runs. */
+  running?: { pid: number; sshd_pid: number | null };
+}
+
+/** petit's own processes on the relay: petit-serverd, its sshd, and sshd's sessions. */
+export interface PetitProcesses {
+  serverd: number | undefined;
+  sshd: number | undefined;
+  /** sshd's session processes: they hold the tunnel ports. */
+  sessions: Set<number>;
+}
+
+/** Finds petit's processes from the control port's answer or, when the relay is down, from the pid files. */
+export function petitProcesses({ running, paths }: ServerContext): PetitProcesses {
+  const serverd = running?.pid ?? readPidFile(paths.daemonPid);
+  const sshd = running?.sshd_pid ?? runningSshd(paths.sshdPid, paths.sshdConfig);
+  return { serverd, sshd, sessions: new Set(sshd ? descendantsOf(sshd) : []) };
+}
+
+/** The command that makes petit-serverd start over: restart when it runs, up when it does not. */
+export function restartFix(context: ServerContext): string {
+  return context.running ? "petit server restart" : "petit server up";
+}

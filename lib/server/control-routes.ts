@@ -1,0 +1,68 @@
+/**
+ * What petit-serverd's control port answers: status, clients, revoke and
+ * visitor access. Only the owner of server/control.secret can call it.
+ * @module
+ */
+import type { ServerConfig } from "../config/schema.ts";
+import { controlError, type ControlRoutes } from "../daemon/control-server.ts";
+import { clientRows } from "./clients-view.ts";
+import type { PresenceMonitor } from "./presence.ts";
+import type { ClientRecord, Registry } from "./registry.ts";
+import type { ManagedSshd } from "./sshd.ts";
+import { endSessionsOnPort } from "./stale-ports.ts";
+import { parseNetworks } from "./visitor-auth.ts";
+
+/** What the routes work on. */
+export interface ControlContext {
+  registry: Registry;
+  presence: PresenceMonitor;
+  sshd: ManagedSshd;
+  config: ServerConfig;
+  log: (line: string) => void;
+}
+
+/** A client's visitor access as the control port shows it. */
+export interface AccessView {
+  id: number;
+  name: string;
+  token: string;
+  public: boolean;
+  allow_from: string[];
+}
+
+/** Returns the control routes of the relay. */
+export function serverControlRoutes({ registry, presence, sshd, config, log }: ControlContext): ControlRoutes {
+  const find = (label: string): ClientRecord => {
+    const client = registry.lookup(label);
+    if (!client) throw controlError(404, `no client "${label}" is registered`);
+    return client;
+  };
+  const view = (c: ClientRecord): AccessView => ({ id: c.id, name: c.name, ...c.access });
+  return {
+    "GET /v1/status": () => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length }),
+    "GET /v1/clients": () => clientRows(registry, presence, config.domain),
+    "POST /v1/clients/:label/revoke": async ({ params }) => {
+      const client = find(params.label);
+      await registry.revoke(client.id);
+      // Removing the key does not end an open session: end it, so the port stops answering now.
+      const ended = sshd.pid ? endSessionsOnPort(client.port, sshd.pid) : [];
+      log(`revoked client ${client.id} (${client.key.fingerprint}); ended ${ended.length} session(s)`);
+      return { id: client.id, name: client.name, port: client.port, sessions_ended: ended.length };
+    },
+    "GET /v1/clients/:label/access": ({ params }) => view(find(params.label)),
+    "POST /v1/clients/:label/access": async ({ params, body }) => {
+      const client = find(params.label);
+      const change = (body ?? {}) as { rotate?: boolean; public?: boolean; allow_from?: string[] };
+      if (change.allow_from) {
+        try {
+          parseNetworks(change.allow_from);
+        } catch (error) {
+          throw controlError(400, (error as Error).message);
+        }
+      }
+      const updated = await registry.updateAccess(client.id, change);
+      log(`access of client ${client.id} changed: ${JSON.stringify({ ...change, rotate: change.rotate ?? false })}`);
+      return view(updated);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Raw byte pipes through a tunnel, for HTTP Upgrade (WebSocket) and CONNECT:
+ * after the handshake the proxy only copies bytes both ways.
+ * @module
+ */
+import { connect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+
+/**
+ * Opens a TCP connection to 127.0.0.1:`port`, writes `preamble` (may be
+ * empty) and then pipes `visitor` and the tunnel into each other. Calls
+ * `onOpen` once connected, `onError` when the tunnel cannot be reached.
+ */
+export function pipeThroughTunnel(
+  visitor: Duplex, port: number, preamble: Buffer,
+  handlers: { onOpen?: (tunnel: Socket) => void; onError: (error: NodeJS.ErrnoException) => void },
+): void {
+  const tunnel = connect({ host: "127.0.0.1", port, noDelay: true });
+  let opened = false;
+  tunnel.once("connect", () => {
+    opened = true;
+    handlers.onOpen?.(tunnel);
+    if (preamble.length) tunnel.write(preamble);
+    visitor.pipe(tunnel);
+    tunnel.pipe(visitor);
+  });
+  tunnel.on("error", (error) => {
+    if (!opened) handlers.onError(error);
+    visitor.destroy();
+  });
+  visitor.on("error", () => tunnel.destroy());
+  visitor.on("close", () => tunnel.destroy());
+  tunnel.on("close", () => visitor.destroy());
+}

@@ -1,0 +1,94 @@
+/**
+ * Who may use a tunnel: visitors present the client's access token, from an
+ * allowed source network, unless the client was made public.
+ * @module
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import { BlockList, isIPv6 } from "node:net";
+import { safeEqual } from "../secrets.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import type { Access } from "./registry.ts";
+
+/** Header a visitor may use instead of Proxy-Authorization. */
+export const TOKEN_HEADER = "x-petit-token";
+
+/** Why a visitor is refused: HTTP status and a one-line reason. */
+export interface Refusal {
+  status: number;
+  reason: string;
+  headers?: Record<string, string>;
+}
+
+/** Returns the token a visitor presented: `Proxy-Authorization: Bearer T`, `Basic` with T as password, or X-Petit-Token. */
+export function presentedToken(headers: IncomingHttpHeaders): string | undefined {
+  const proxy = headers["proxy-authorization"];
+  if (typeof proxy === "string") {
+    const [scheme, value = ""] = proxy.trim().split(/\s+/, 2);
+    if (/^bearer$/i.test(scheme)) return value;
+    if (/^basic$/i.test(scheme)) return Buffer.from(value, "base64").toString("utf8").split(":").slice(1).join(":");
+  }
+  const alt = headers[TOKEN_HEADER];
+  return typeof alt === "string" ? alt.trim() : undefined;
+}
+
+/** Parses CIDR strings ("10.0.0.0/8", "::1/128", or a bare address) into a BlockList; throws naming a bad one. */
+export function parseNetworks(cidrs: string[]): BlockList | undefined {
+  if (cidrs.length === 0) return undefined;
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address, bits] = cidr.split("/");
+    const type = isIPv6(address) ? "ipv6" : "ipv4";
+    const prefix = bits === undefined ? (type === "ipv6" ? 128 : 32) : Number(bits);
+    try {
+      list.addSubnet(address, prefix, type);
+    } catch (error) {
+      throw new Error(`"${cidr}" is not a network in CIDR form such as "10.0.0.0/8" or "2001:db8::/32"`, { cause: error });
+    }
+  }
+  return list;
+}
+
+/** Checks visitors against the relay's and each client's rules; counts failures per source. */
+export class VisitorGate {
+  readonly #failures: RateLimiter;
+  readonly #perClient = new Map<string, BlockList | undefined>();
+
+  constructor(private readonly relayNetworks: BlockList | undefined, failuresPerMinute = 30) {
+    this.#failures = new RateLimiter(failuresPerMinute, 60_000);
+  }
+
+  /** Returns why the visitor at `source` may not use a tunnel with `access`, or undefined when it may. */
+  check(access: Access, headers: IncomingHttpHeaders, source: string): Refusal | undefined {
+    const address = source.replace(/^::ffff:/, "");
+    if (!allowed(this.relayNetworks, address) || !allowed(this.#clientNetworks(access), address)) {
+      return { status: 403, reason: `source address ${address} is not allowed to use this tunnel` };
+    }
+    if (access.public) return undefined;
+    if (this.#failures.blocked(address)) {
+      return {
+        status: 429, reason: "too many failed access attempts from this address; wait and retry",
+        headers: { "retry-after": String(this.#failures.retryAfter(address)) },
+      };
+    }
+    const token = presentedToken(headers);
+    if (token !== undefined && safeEqual(token, access.token)) return undefined;
+    this.#failures.hit(address);
+    return {
+      status: 407,
+      reason: token === undefined
+        ? "this tunnel needs its access token: send \"Proxy-Authorization: Bearer <token>\" or \"X-Petit-Token: <token>\""
+        : "wrong access token for this tunnel",
+      headers: { "proxy-authenticate": 'Bearer realm="petit"' },
+    };
+  }
+
+  #clientNetworks(access: Access): BlockList | undefined {
+    const key = access.allow_from.join(",");
+    if (!this.#perClient.has(key)) this.#perClient.set(key, parseNetworks(access.allow_from));
+    return this.#perClient.get(key);
+  }
+}
+
+function allowed(list: BlockList | undefined, address: string): boolean {
+  return !list || list.check(address, isIPv6(address) ? "ipv6" : "ipv4");
+}
