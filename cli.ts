@@ -5,6 +5,8 @@
  * @module
  */
 import { Builtins, Cli, type Command } from "clipanion";
+import { ConnectCommand } from "./lib/commands/connect.ts";
+import { DoctorCommand } from "./lib/commands/doctor.ts";
 import { DownCommand } from "./lib/commands/down.ts";
 import { RegisterCommand } from "./lib/commands/register.ts";
 import { ServerAccessCommand } from "./lib/commands/server/access.ts";
@@ -30,9 +32,10 @@ const cli = new Cli({
   enableColors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
 });
 for (const command of [
-  RegisterCommand, UpCommand, DownCommand, StatusCommand,
+  RegisterCommand, UpCommand, DownCommand, StatusCommand, ConnectCommand,
   ServerInitCommand, ServerTokenCommand, ServerTokenCreateCommand, ServerTokenListCommand, ServerTokenRevokeCommand, ServerTokenRotateCommand,
   ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand, ServerRevokeCommand, ServerAccessCommand,
+  DoctorCommand,
   Builtins.HelpCommand, Builtins.VersionCommand,
 ]) cli.register(command);
 
