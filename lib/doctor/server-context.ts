@@ -7,6 +7,7 @@ import type { ServerPaths } from "../paths.ts";
 import { readPidFile } from "../proc.ts";
 import { runningSshd } from "../server/sshd.ts";
 import { descendantsOf } from "../server/stale-ports.ts";
+import { readListeners, type Listener } from "./listeners.ts";
 
 /** Settings and files of the relay being checked, plus what earlier checks learned. */
 export interface ServerContext {
@@ -20,6 +21,8 @@ export interface ServerContext {
   sshdPath?: string;
   /** What petit-serverd answered on its control port, when it runs. */
   running?: { pid: number; sshd_pid: number | null };
+  /** This machine's listening sockets, read once: /proc/net/tcp can be megabytes on a busy relay. */
+  listeners?: Listener[];
 }
 
 /** petit's own processes on the relay: petit-serverd, its sshd, and sshd's sessions. */
@@ -40,4 +43,10 @@ export function petitProcesses({ running, paths }: ServerContext): PetitProcesse
 /** The command that makes petit-serverd start over: restart when it runs, up when it does not. */
 export function restartFix(context: ServerContext): string {
   return context.running ? "petit server restart" : "petit server up";
+}
+
+/** Returns this machine's listening sockets, reading /proc once per doctor run. */
+export function listenersOf(context: ServerContext): Listener[] {
+  context.listeners ??= readListeners();
+  return context.listeners;
 }

@@ -6,8 +6,8 @@
 import { parseRange } from "../config/schema.ts";
 import { Registry } from "../server/registry.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
-import { addressesClash, describePid, holdersOf, readListeners } from "./listeners.ts";
-import { petitProcesses, restartFix, type ServerContext } from "./server-context.ts";
+import { addressesClash, describePid, holdersOf } from "./listeners.ts";
+import { listenersOf, petitProcesses, restartFix, type ServerContext } from "./server-context.ts";
 
 /** The relay's own ports: config key, what listens there, and on which address. */
 const PORTS = [
@@ -26,7 +26,7 @@ export function checkPort(key: PortKey, what: string): (context: ServerContext) 
     const port = config[key];
     const address = key === "control_port" ? "127.0.0.1" : config.listen;
     const where = `${address}:${port} (server.${key}, ${what})`;
-    const sockets = readListeners().filter((l) => l.port === port && addressesClash(address, l.address));
+    const sockets = listenersOf(context).filter((l) => l.port === port && addressesClash(address, l.address));
     if (sockets.length === 0) return ok(`${where} is free`);
     const petit = petitProcesses(context);
     const ours = new Set([petit.serverd, petit.sshd].filter((pid): pid is number => pid !== undefined));
@@ -65,7 +65,7 @@ export function checkPortRange(context: ServerContext): Finding {
   }
   const sessions = petitProcesses(context).sessions;
   const byPort = new Map<number, number[]>();
-  for (const listener of readListeners()) {
+  for (const listener of listenersOf(context)) {
     if (!inside(listener.port) || !addressesClash("127.0.0.1", listener.address)) continue;
     const foreign = holdersOf([listener]).filter((pid) => !sessions.has(pid));
     if (foreign.length) byPort.set(listener.port, [...new Set([...(byPort.get(listener.port) ?? []), ...foreign])]);
