@@ -47,7 +47,13 @@ export async function startClientDaemon(
     args: tunnelArgs({
       host: config.ssh_host, port: config.ssh_port, user: config.ssh_user,
       keyFile: paths.key, knownHostsFile: paths.knownHosts,
-      forwards: [{ relayPort: config.port, targetHost: target.host, targetPort: target.port }],
+      forwards: [
+        { relayPort: config.port, targetHost: target.host, targetPort: target.port },
+        ...config.tunnel.filter((t) => t.port).map((t) => {
+          const to = parseHostPort(t.target)!;
+          return { relayPort: t.port!, targetHost: to.host, targetPort: to.port };
+        }),
+      ],
       keepaliveInterval: config.keepalive_interval, keepaliveCount: config.keepalive_count,
       preferAes: cpuHasAes(),
     }),

@@ -10,9 +10,13 @@ import type { RegistrationAnswer } from "../server/api.ts";
 
 /** Registers `publicKey` at the relay API `url`; throws a message naming the relay on any failure. */
 export async function registerAtRelay(
-  url: string, token: string, publicKey: string, name: string | undefined,
+  url: string, token: string, request_: { publicKey: string; name?: string; tunnels?: string[] },
 ): Promise<RegistrationAnswer> {
-  const body = JSON.stringify(name ? { public_key: publicKey, name } : { public_key: publicKey });
+  const body = JSON.stringify({
+    public_key: request_.publicKey,
+    ...(request_.name ? { name: request_.name } : {}),
+    ...(request_.tunnels?.length ? { tunnels: request_.tunnels } : {}),
+  });
   const endpoint = new URL("/v1/register", url).toString();
   let res;
   try {

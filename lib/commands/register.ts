@@ -2,7 +2,7 @@ import { Command, Option, UsageError } from "clipanion";
 import { userInfo, hostname } from "node:os";
 import { registerAtRelay } from "../client/register.ts";
 import { writeSection } from "../config/file.ts";
-import { clientFields, defaultsOf, parseHostPort, type ClientConfig } from "../config/schema.ts";
+import { clientFields, defaultsOf, parseHostPort, type ClientConfig, type TunnelConfig } from "../config/schema.ts";
 import { DEFAULT_CLIENT_CONTROL_PORT, DEFAULT_TARGET } from "../constants.ts";
 import { validateName } from "../names.ts";
 import { ensureKeyPair } from "../ssh/keygen.ts";
@@ -30,6 +30,9 @@ export class RegisterCommand extends PetitCommand {
   name = Option.String("--name", { description: "A DNS label; the service is then also at <name>.<domain>" });
   to = Option.String("--to", { description: "Local service to expose, HOST:PORT (default 127.0.0.1:8080)" });
   controlPort = Option.String("--control-port", { description: "Local command port of the client daemon (default 3015)" });
+  tunnels = Option.Array("--tunnel", {
+    description: "A further service NAME=HOST:PORT, reached at <NAME>.<domain> (repeatable; replaces the [[client.tunnel]] list)",
+  });
   fingerprint = Option.String("--fingerprint", {
     description: "The relay's SSH host key fingerprint (SHA256:…), given out of band; a mismatch is refused",
   });
@@ -53,9 +56,10 @@ export class RegisterCommand extends PetitCommand {
     } catch (error) {
       throw new UsageError(`--name: ${(error as Error).message}`);
     }
+    const tunnels = this.tunnels ? this.tunnels.map(parseTunnelFlag) : previous?.tunnel ?? [];
     const paths = this.clientPaths;
     const publicKey = await ensureKeyPair(paths.key, `petit@${hostname()}`);
-    const answer = await registerAtRelay(relay.origin, this.token, publicKey, name);
+    const answer = await registerAtRelay(relay.origin, this.token, { publicKey, name, tunnels: tunnels.map((t) => t.name) });
     const hostKey = parsePublicKey(answer.ssh.host_key);
     if (this.fingerprint && this.fingerprint.replace(/=+$/, "") !== hostKey.fingerprint) {
       throw new UsageError(
@@ -75,6 +79,8 @@ export class RegisterCommand extends PetitCommand {
       public_host: answer.public_host,
       public_url: answer.public_url,
       access_token: answer.access_token ?? "",
+      tunnel: tunnels.map(({ name, target }) => ({ name, target, port: answer.tunnels?.find((a) => a.name === name)?.port ?? 0 }))
+        .filter((t) => t.port),
       control_port: portOption("--control-port", this.controlPort, previous?.control_port ?? DEFAULT_CLIENT_CONTROL_PORT),
       ssh_host: answer.ssh.host || relay.hostname.replace(/^\[|\]$/g, ""),
       ssh_port: answer.ssh.port,
@@ -87,9 +93,24 @@ export class RegisterCommand extends PetitCommand {
     }
     this.out(`Registered as client ${answer.id}${answer.name ? ` (${answer.name})` : ""} with relay ${relay.origin}`);
     this.out(`  public URL: ${answer.public_url}  →  ${target} (relay port ${answer.port})`);
+    for (const t of answer.tunnels ?? []) {
+      this.out(`  tunnel ${t.name}: ${t.public_url}  →  ${tunnels.find((c) => c.name === t.name)?.target} (relay port ${t.port})`);
+    }
     this.out(`  relay SSH host key: ${hostKey.fingerprint} (pinned${this.fingerprint ? ", matches --fingerprint" : ""})`);
     this.out(`  visitors send: Proxy-Authorization: Bearer ${config.access_token}  (unless the relay makes this client public)`);
     this.out(`Next: "petit up" starts the tunnel (running as ${userInfo().username}).`);
     return 0;
   }
+}
+
+/** Parses a --tunnel value "NAME=HOST:PORT". */
+function parseTunnelFlag(value: string): TunnelConfig {
+  const [name, target = ""] = value.split("=", 2);
+  try {
+    validateName(name);
+  } catch (error) {
+    throw new UsageError(`--tunnel "${value}": ${(error as Error).message}`);
+  }
+  if (!parseHostPort(target)) throw new UsageError(`--tunnel must be NAME=HOST:PORT such as "db=127.0.0.1:5432", got "${value}"`);
+  return { name: name.toLowerCase(), target };
 }

@@ -52,6 +52,16 @@ export interface ClientConfig {
   keepalive_count: number;
   /** Seconds `petit up` waits for the tunnel before it reports failure. */
   up_timeout: number;
+  /** Further services, all carried by the same ssh connection. */
+  tunnel: TunnelConfig[];
+}
+
+/** One further service of a client (`[[client.tunnel]]`). */
+export interface TunnelConfig {
+  name: string;
+  target: string;
+  /** Relay port, filled in by `petit register`. */
+  port?: number;
 }
 
 /** A whole config file; either role may be absent. */
@@ -60,12 +70,12 @@ export interface PetitConfig {
   client?: ClientConfig;
 }
 
-type Kind = "string" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
+type Kind = "string" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
 
 /** One key: its kind, default (absent → required) and what is expected, in words. */
 interface Field {
   kind: Kind;
-  default?: string | number | string[];
+  default?: string | number | string[] | TunnelConfig[];
   min?: number;
   max?: number;
 }
@@ -104,11 +114,12 @@ export const clientFields: Record<keyof ClientConfig, Field> = {
   keepalive_interval: { kind: "integer", default: SERVER_ALIVE_INTERVAL, min: 1, max: 3600 },
   keepalive_count: { kind: "integer", default: SERVER_ALIVE_COUNT_MAX, min: 1, max: 100 },
   up_timeout: { kind: "integer", default: 20, min: 1, max: 3600 },
+  tunnel: { kind: "tunnels", default: [] },
 };
 
 /** Returns the default of every field that has one. */
-export function defaultsOf(fields: Record<string, Field>): Record<string, string | number | string[]> {
-  const out: Record<string, string | number | string[]> = {};
+export function defaultsOf(fields: Record<string, Field>): Record<string, Field["default"]> {
+  const out: Record<string, Field["default"]> = {};
   for (const [key, field] of Object.entries(fields)) if (field.default !== undefined) out[key] = field.default;
   return out;
 }
@@ -118,6 +129,13 @@ export function checkValue(field: Field, value: unknown): string | undefined {
   switch (field.kind) {
     case "string":
       return typeof value === "string" ? undefined : "a string";
+    case "tunnels":
+      return Array.isArray(value) && value.every((t) =>
+          typeof t === "object" && t !== null && typeof t.name === "string" && /^[a-z0-9-]{1,63}$/.test(t.name) &&
+          typeof t.target === "string" && parseHostPort(t.target) !== undefined &&
+          (t.port === undefined || (Number.isInteger(t.port) && t.port > 0 && t.port < 65536)) &&
+          Object.keys(t).every((k) => ["name", "target", "port"].includes(k)))
+        ? undefined : '[[client.tunnel]] tables with name = "a-dns-label" and target = "HOST:PORT" (and nothing else)';
     case "cidrs":
       return Array.isArray(value) && value.every((v) => typeof v === "string" && /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(v))
         ? undefined : 'a list of networks such as ["10.0.0.0/8", "2001:db8::/32"]';

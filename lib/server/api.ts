@@ -42,12 +42,15 @@ export interface RegistrationAnswer {
   port: number;
   public_host: string;
   public_url: string;
+  /** Further services of the client, on the same ssh connection. */
+  tunnels: { name: string; port: number; public_host: string; public_url: string }[];
   /** Visitors present it to the proxy (Proxy-Authorization: Bearer …) unless the client is public. */
   access_token: string;
   ssh: { host: string; port: number; user: string; host_key: string };
 }
 
 const MAX_BODY = 64 * 1024;
+const MAX_TUNNELS = 16;
 
 /** Returns the client's answer for `client`. */
 export function registrationAnswer(
@@ -60,6 +63,10 @@ export function registrationAnswer(
     port: client.port,
     public_host: host,
     public_url: publicUrl(host, options.httpPort, Boolean(options.tls)),
+    tunnels: (client.tunnels ?? []).map((t) => {
+      const tunnelHost = `${t.name}.${options.domain}`;
+      return { ...t, public_host: tunnelHost, public_url: publicUrl(tunnelHost, options.httpPort, Boolean(options.tls)) };
+    }),
     access_token: client.access.token,
     ssh: { host: options.ssh.host, port: options.ssh.port, user: options.ssh.user, host_key: options.ssh.hostKey },
   };
@@ -84,8 +91,8 @@ export function createApiServer(options: ApiOptions): Server {
         options.log(`registration refused from ${req.socket.remoteAddress}: ${why}`);
         return sendJson(res, 401, { error: why });
       }
-      const { key, name } = parseRegistration(body);
-      const { client, created } = await options.registry.register(key, name);
+      const { key, name, tunnels } = parseRegistration(body);
+      const { client, created } = await options.registry.register(key, name, tunnels);
       if (created) options.onEnrolled?.(proofTokenId(req.headers[PROOF_HEADER] as string | undefined));
       options.log(`${created ? "registered" : "re-registered"} client ${client.id} (${client.key.fingerprint}) on port ${client.port}`);
       sendJson(res, created ? 201 : 200, registrationAnswer(client, options));
@@ -100,7 +107,7 @@ export function createApiServer(options: ApiOptions): Server {
 }
 
 /** Parses and validates a registration body; throws RegistrationError with the reason. */
-function parseRegistration(body: string): { key: ReturnType<typeof parsePublicKey>; name?: string } {
+function parseRegistration(body: string): { key: ReturnType<typeof parsePublicKey>; name?: string; tunnels: string[] } {
   let data: unknown;
   try {
     data = JSON.parse(body);
@@ -110,13 +117,17 @@ function parseRegistration(body: string): { key: ReturnType<typeof parsePublicKe
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new RegistrationError("body must be a JSON object");
   }
-  const { public_key, name, ...rest } = data as Record<string, unknown>;
+  const { public_key, name, tunnels = [], ...rest } = data as Record<string, unknown>;
   const extra = Object.keys(rest);
-  if (extra.length) throw new RegistrationError(`unknown field "${extra[0].slice(0, 40)}" (expected public_key, name)`);
+  if (extra.length) throw new RegistrationError(`unknown field "${extra[0].slice(0, 40)}" (expected public_key, name, tunnels)`);
+  if (!Array.isArray(tunnels) || tunnels.length > MAX_TUNNELS) {
+    throw new RegistrationError(`tunnels must be a list of at most ${MAX_TUNNELS} names`);
+  }
   try {
     return {
       key: parsePublicKey(public_key),
       name: name === undefined || name === "" ? undefined : validateName(name),
+      tunnels: tunnels.map(validateName),
     };
   } catch (error) {
     throw new RegistrationError((error as Error).message);

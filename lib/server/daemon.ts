@@ -10,6 +10,7 @@ import type { ServerConfig } from "../config/schema.ts";
 import { parseRange } from "../config/schema.ts";
 import { createControlServer } from "../daemon/control-server.ts";
 import { readTls, reloadTls } from "../http/server.ts";
+import { LogRotator } from "../daemon/log-file.ts";
 import { claimPidFile } from "../daemon/pid-file.ts";
 import { close, listen } from "../http/listen.ts";
 import type { ServerPaths } from "../paths.ts";
@@ -56,13 +57,18 @@ export async function startServerDaemon(
   const presence = new PresenceMonitor(registry);
   const reaper = new StalePortReaper({
     logFile: paths.sshdLog, sshdPid: () => sshd.pid, log,
-    ownerOf: (port) => registry.list().find((c) => c.port === port)?.id,
+    ownerOf: (port) => registry.ownerOf(port)?.id,
   });
+  // sshd writes its log itself and outlives us, so it cannot reopen it: copy and truncate (its fd is O_APPEND, see sshd.ts).
+  const sshdLogRotation = new LogRotator([paths.sshdLog], { log });
   const tlsFiles = config.tls_cert ? { cert: config.tls_cert, key: config.tls_key } : undefined;
   const tls = tlsFiles && readTls(tlsFiles);
   const proxy = createProxyServer({
     domain: config.domain, log, tls,
-    resolve: (label) => registry.lookup(label),
+    resolve: (label) => {
+      const route = registry.route(label);
+      return route && { id: route.client.id, port: route.port, access: route.client.access };
+    },
     gate: new VisitorGate(parseNetworks(config.allow_from)),
     trustedProxies: parseNetworks(config.trusted_proxies),
   });
@@ -75,6 +81,7 @@ export async function startServerDaemon(
   const shutdown = async (keepSshd: boolean) => {
     presence.stop();
     reaper.stop();
+    sshdLogRotation.stop();
     if (!keepSshd) await sshd.stop();
     await Promise.all(servers.map(close));
     await proxy.closePools();
@@ -99,6 +106,7 @@ export async function startServerDaemon(
   }
   presence.start();
   reaper.start();
+  sshdLogRotation.start();
   log(`petit-serverd ${process.pid}: proxy on ${config.listen}:${config.http_port}, API on ${config.api_port}, ` +
     `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}`);
   return {

@@ -6,9 +6,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { FIRST_CLIENT_ID } from "../constants.ts";
-import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
+import { writeFileAtomic } from "../fs-atomic.ts";
 import { renderAuthorizedKeys } from "../ssh/authorized-keys.ts";
-import { parsePublicKey, type PublicKey } from "../ssh/public-key.ts";
+import type { PublicKey } from "../ssh/public-key.ts";
+import { readRegistryFile } from "./registry-file.ts";
 
 /** One registered client. */
 export interface ClientRecord {
@@ -20,6 +21,25 @@ export interface ClientRecord {
   last_seen: string | null;
   /** Who may reach this client's service through the proxy. */
   access: Access;
+  /** Further services of this client, each with its own name and relay port, on the same ssh connection. */
+  tunnels?: TunnelRecord[];
+}
+
+/** One extra service of a client: reached at `<name>.<domain>`. */
+export interface TunnelRecord {
+  name: string;
+  port: number;
+}
+
+/** Where a label leads: the client and one of its relay ports. */
+export interface RouteRecord {
+  client: ClientRecord;
+  port: number;
+}
+
+/** Returns every relay port of `client`: the main one first. */
+export function portsOf(client: ClientRecord): number[] {
+  return [client.port, ...(client.tunnels ?? []).map((t) => t.port)];
 }
 
 /** A client's visitor access rules. */
@@ -56,24 +76,6 @@ export class RegistrationError extends Error {
   }
 }
 
-/**
- * Throws unless `record` is a well-formed client: a file edited by hand must
- * never put an unchecked key (or a newline) into authorized_keys.
- */
-function checkRecord(record: ClientRecord, index: number): void {
-  const where = `client #${index + 1}`;
-  if (typeof record !== "object" || record === null) throw new Error(`${where} is not an object`);
-  if (!Number.isInteger(record.id) || !Number.isInteger(record.port) || record.port < 1 || record.port > 65535) {
-    throw new Error(`${where} needs whole-number "id" and "port"`);
-  }
-  try {
-    const key = parsePublicKey(`${record.key?.type} ${record.key?.blob}`);
-    if (key.fingerprint !== record.key.fingerprint) throw new Error("its fingerprint does not match its key");
-  } catch (error) {
-    throw new Error(`${where} (id ${record.id}) has a bad key: ${(error as Error).message}`);
-  }
-}
-
 /** The registry. Writes are serialized; every write rewrites authorized_keys to match. */
 export class Registry {
   #clients: ClientRecord[];
@@ -91,27 +93,10 @@ export class Registry {
    * between the two writes of a registration leaves nothing out of step.
    */
   static open(options: RegistryOptions): Registry {
-    const text = readFileIfExists(options.file);
-    let clients: ClientRecord[] = [];
-    let nextId = FIRST_CLIENT_ID;
-    if (text !== undefined) {
-      try {
-        const data = JSON.parse(text) as { clients: ClientRecord[]; next_id?: number };
-        clients = data.clients;
-        nextId = Number.isInteger(data.next_id) ? data.next_id! : nextId;
-        if (!Array.isArray(clients)) throw new Error('"clients" is not a list');
-        clients.forEach(checkRecord);
-      } catch (error) {
-        throw new Error(
-          `Cannot read registry "${options.file}": ${(error as Error).message} ` +
-            "(restore it from a backup; petit never writes it partially)",
-          { cause: error },
-        );
-      }
-    }
+    const { clients: stored, nextId } = readRegistryFile(options.file);
     // Records from before visitor access existed get a token now, saved at once so it stays stable.
-    const missingAccess = clients.some((c) => !c.access);
-    clients = clients.map((c) => (c.access ? c : { ...c, access: newAccess() }));
+    const missingAccess = stored.some((c) => !c.access);
+    const clients = stored.map((c) => (c.access ? c : { ...c, access: newAccess() }));
     const registry = new Registry(options, clients, nextId);
     if (!options.readOnly) {
       if (missingAccess) registry.#save(clients, false);
@@ -125,6 +110,23 @@ export class Registry {
     return this.#clients;
   }
 
+  /** Finds the client and port a label names: a client's ID or name (its main port), or one of its tunnels' names. */
+  route(label: string): RouteRecord | undefined {
+    const client = this.lookup(label);
+    if (client) return { client, port: client.port };
+    const lower = label.toLowerCase();
+    for (const c of this.#clients) {
+      const tunnel = c.tunnels?.find((t) => t.name === lower);
+      if (tunnel) return { client: c, port: tunnel.port };
+    }
+    return undefined;
+  }
+
+  /** Returns the client holding relay port `port`, if any. */
+  ownerOf(port: number): ClientRecord | undefined {
+    return this.#clients.find((c) => portsOf(c).includes(port));
+  }
+
   /** Finds a client by ID ("1001") or name, case-insensitively. */
   lookup(label: string): ClientRecord | undefined {
     const lower = label.toLowerCase();
@@ -134,28 +136,50 @@ export class Registry {
 
   /**
    * Registers `key`, or returns the existing record when the key is already
-   * registered (same ID and port; a new name replaces the old one).
+   * registered (same ID and port; a new name replaces the old one). `tunnels`
+   * names the client's further services: each keeps its port across
+   * re-registrations, new ones get a port, missing ones are dropped.
    */
-  register(key: PublicKey, name: string | undefined): Promise<{ client: ClientRecord; created: boolean }> {
+  register(
+    key: PublicKey, name: string | undefined, tunnels: string[] = [],
+  ): Promise<{ client: ClientRecord; created: boolean }> {
     return this.#serialize(async () => {
       const existing = this.#clients.find((c) => c.key.fingerprint === key.fingerprint);
-      if (name && this.#clients.some((c) => c.name === name && c !== existing)) {
-        throw new RegistrationError(`The name "${name}" is taken by another client; choose another with --name`, 409);
-      }
-      if (existing) {
-        if (name && name !== existing.name) {
-          this.#save(this.#clients.map((c) => (c === existing ? { ...c, name } : c)));
+      for (const label of [name, ...tunnels]) {
+        if (label && this.#nameTaken(label, existing)) {
+          throw new RegistrationError(`The name "${label}" is taken by another client; choose another`, 409);
         }
-        return { client: this.lookup(String(existing.id))!, created: false };
       }
-      const port = await this.#freePort();
-      const id = this.#nextId++;
-      const client: ClientRecord = {
-        id, name: name ?? "", port, key, created: new Date().toISOString(), last_seen: null, access: newAccess(),
+      if (new Set(tunnels).size !== tunnels.length || (name && tunnels.includes(name))) {
+        throw new RegistrationError("tunnel names must differ from each other and from the client's name");
+      }
+      const base: ClientRecord = existing ?? {
+        id: this.#nextId, name: "", port: await this.#freePort(), key, created: new Date().toISOString(),
+        last_seen: null, access: newAccess(),
       };
-      this.#save([...this.#clients, client]);
-      return { client, created: true };
+      const updated: ClientRecord = { ...base, name: name ?? base.name, tunnels: await this.#syncTunnels(base, tunnels) };
+      if (!existing) this.#nextId++;
+      if (existing && JSON.stringify(existing) === JSON.stringify(updated)) return { client: existing, created: false };
+      this.#save(existing ? this.#clients.map((c) => (c === existing ? updated : c)) : [...this.#clients, updated]);
+      return { client: updated, created: !existing };
     });
+  }
+
+  #nameTaken(label: string, self: ClientRecord | undefined): boolean {
+    return this.#clients.some((c) => c !== self && (c.name === label || c.tunnels?.some((t) => t.name === label)));
+  }
+
+  /** Keeps the ports of tunnels still wanted and hands new ones a free port. */
+  async #syncTunnels(client: ClientRecord, names: string[]): Promise<TunnelRecord[]> {
+    const out: TunnelRecord[] = [];
+    const reserved = new Set([client.port]);
+    for (const name of names) {
+      const kept = client.tunnels?.find((t) => t.name === name);
+      const port = kept?.port ?? await this.#freePort(reserved);
+      reserved.add(port);
+      out.push({ name, port });
+    }
+    return out;
   }
 
   /** Changes client `id`'s visitor access: a new token, public or not, source networks. */
@@ -193,8 +217,8 @@ export class Registry {
     });
   }
 
-  async #freePort(): Promise<number> {
-    const taken = new Set(this.#clients.map((c) => c.port));
+  async #freePort(reserved: Set<number> = new Set()): Promise<number> {
+    const taken = new Set([...reserved, ...this.#clients.flatMap(portsOf)]);
     const { first, last } = this.options.range;
     for (let port = first; port <= last; port++) {
       if (taken.has(port)) continue;
@@ -212,7 +236,7 @@ export class Registry {
   }
 
   #writeAuthorizedKeys(): void {
-    const grants = this.#clients.map((c) => ({ id: c.id, key: c.key, ports: [c.port] }));
+    const grants = this.#clients.map((c) => ({ id: c.id, key: c.key, ports: portsOf(c) }));
     writeFileAtomic(this.options.authorizedKeys, renderAuthorizedKeys(grants), 0o600);
   }
 
