@@ -21,10 +21,12 @@ export interface ConnectOptions {
 /**
  * Opens a CONNECT tunnel through the relay; resolves with the socket once the
  * relay answered 200, rejects with the relay's one-line reason otherwise.
+ * The socket comes back paused, holding any bytes the service sent with the
+ * answer: pipe it (or resume it) to read them.
  */
 export function openConnect(options: ConnectOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const { relay } = options;
+    const { relay, tunnelHost } = options;
     const https = relay.protocol === "https:";
     const port = Number(relay.port || (https ? 443 : 80));
     const socket: Socket = https
@@ -33,33 +35,53 @@ export function openConnect(options: ConnectOptions): Promise<Socket> {
     socket.setNoDelay(true);
     const auth = options.token ? `Proxy-Authorization: Bearer ${options.token}\r\n` : "";
     socket.once(https ? "secureConnect" : "connect", () => {
-      socket.write(`CONNECT ${options.tunnelHost}:1 HTTP/1.1\r\nHost: ${options.tunnelHost}:1\r\n${auth}\r\n`);
+      socket.write(`CONNECT ${tunnelHost}:1 HTTP/1.1\r\nHost: ${tunnelHost}:1\r\n${auth}\r\n`);
     });
     let answer = Buffer.alloc(0);
+    let bodyAt = -1;
+    let status = 0;
+    let bodyLength = Infinity;
+    const refusal = () => {
+      const reason = answer.subarray(bodyAt).toString("utf8").trim() || `status ${status}`;
+      return new Error(`the relay refused CONNECT to ${tunnelHost} (${status}): ${reason}`);
+    };
     const onData = (chunk: Buffer) => {
       answer = Buffer.concat([answer, chunk]);
-      const end = answer.indexOf("\r\n\r\n");
-      if (end < 0) {
-        if (answer.length > 16_384) fail(new Error("the relay's answer to CONNECT is too long"));
-        return;
+      if (bodyAt < 0) {
+        const end = answer.indexOf("\r\n\r\n");
+        if (end < 0) {
+          if (answer.length > 16_384) fail(new Error("the relay's answer to CONNECT is too long"));
+          return;
+        }
+        bodyAt = end + 4;
+        const head = answer.subarray(0, end).toString("latin1");
+        status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
+        if (status === 200) return succeed();
+        bodyLength = Number(/\r\ncontent-length:[ \t]*(\d+)/i.exec(head)?.[1] ?? Infinity);
       }
+      // A refusal: its one-line reason is the body, which may come in a later packet than the head.
+      if (answer.length - bodyAt >= Math.min(bodyLength, 16_384)) fail(refusal());
+    };
+    const succeed = () => {
       socket.off("data", onData);
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer.toString("latin1"))?.[1]);
-      if (status !== 200) {
-        const reason = answer.subarray(end + 4).toString("utf8").trim() || `status ${status}`;
-        return fail(new Error(`the relay refused CONNECT to ${options.tunnelHost} (${status}): ${reason}`));
-      }
-      const rest = answer.subarray(end + 4);
+      socket.off("error", onError);
+      socket.off("close", onClose);
+      // Paused first: a service that speaks first (SSH, SMTP, databases) may have sent bytes with
+      // the answer, and a flowing socket would emit them before the caller has a listener.
+      socket.pause();
+      const rest = answer.subarray(bodyAt);
       if (rest.length) socket.unshift(rest);
-      socket.off("error", fail);
       resolve(socket);
     };
     const fail = (error: Error) => {
       socket.destroy();
       reject(error);
     };
+    const onError = (error: NodeJS.ErrnoException) => fail(new Error(`Cannot reach relay "${relay.host}": ${error.code ?? error.message}`));
+    const onClose = () => fail(bodyAt < 0 ? new Error(`the relay closed the connection before answering CONNECT to ${tunnelHost}`) : refusal());
     socket.on("data", onData);
-    socket.once("error", (error) => fail(new Error(`Cannot reach relay "${relay.host}": ${(error as NodeJS.ErrnoException).code ?? error.message}`)));
+    socket.once("error", onError);
+    socket.once("close", onClose);
   });
 }
 
@@ -67,11 +89,13 @@ export function openConnect(options: ConnectOptions): Promise<Socket> {
 export function createConnectServer(options: ConnectOptions): Server {
   return createServer((local) => {
     local.pause();
+    // The visitor may hang up or reset before the relay answers: an 'error' event without a listener would end the process.
+    local.on("error", () => local.destroy());
     openConnect(options).then((remote) => {
+      if (local.destroyed) return void remote.destroy();
       local.pipe(remote);
       remote.pipe(local);
       local.resume();
-      local.on("error", () => remote.destroy());
       remote.on("error", () => local.destroy());
       local.on("close", () => remote.destroy());
       remote.on("close", () => local.destroy());

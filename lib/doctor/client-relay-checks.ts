@@ -17,7 +17,7 @@ export async function checkRelayDns({ config, configFile }: ClientContext): Prom
   const found: string[] = [];
   for (const [host, key] of names) {
     if (isIP(host)) {
-      found.push(host);
+      found.push(`${host} (an IP address)`);
       continue;
     }
     const answer = await resolveWithin(host, 3_000);

@@ -30,7 +30,7 @@ export async function diagnose(input: DoctorInput): Promise<CheckResult[]> {
   }
   if (!config.server && !config.client) {
     return [toResult("client", "config", fail(
-      `"${configFile}" has no [server] or [client] section: nothing to check`,
+      input.configText === undefined ? `"${configFile}" does not exist: nothing to check` : `"${configFile}" has no [server] or [client] section: nothing to check`,
       "on a relay: petit server init --domain DOMAIN; on a client: petit register URL --token TOKEN",
     ))];
   }

@@ -42,7 +42,8 @@ export function petitProcesses({ running, paths }: ServerContext): PetitProcesse
 
 /** The command that makes petit-serverd start over: restart when it runs, up when it does not. */
 export function restartFix(context: ServerContext): string {
-  return context.running ? "petit server restart" : "petit server up";
+  // The pid file too: checks that come before "daemon" have no control-port answer yet.
+  return context.running || readPidFile(context.paths.daemonPid) ? "petit server restart" : "petit server up";
 }
 
 /** Returns this machine's listening sockets, reading /proc once per doctor run. */
