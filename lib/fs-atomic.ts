@@ -3,7 +3,7 @@
  * mix or a truncated file, even after kill -9 or power loss.
  * @module
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, mkdirSync, unlinkSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -35,6 +35,13 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
     fsyncSync(dirFd);
   } finally {
     closeSync(dirFd);
+  }
+}
+
+/** Removes temp files that writeFileAtomic left in `dir` when its process was killed mid-write. */
+export function removeStaleTempFiles(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if (/^\..+\.[0-9a-f]{8}\.tmp$/.test(name)) rmSync(join(dir, name), { force: true });
   }
 }
 

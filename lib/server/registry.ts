@@ -6,7 +6,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { FIRST_CLIENT_ID } from "../constants.ts";
-import { writeFileAtomic } from "../fs-atomic.ts";
+import { dirname } from "node:path";
+import { removeStaleTempFiles, writeFileAtomic } from "../fs-atomic.ts";
 import { renderAuthorizedKeys } from "../ssh/authorized-keys.ts";
 import type { PublicKey } from "../ssh/public-key.ts";
 import { readRegistryFile } from "./registry-file.ts";
@@ -99,6 +100,7 @@ export class Registry {
     const clients = stored.map((c) => (c.access ? c : { ...c, access: newAccess() }));
     const registry = new Registry(options, clients, nextId);
     if (!options.readOnly) {
+      removeStaleTempFiles(dirname(options.file));
       if (missingAccess) registry.#save(clients, false);
       registry.#writeAuthorizedKeys();
     }
