@@ -40,7 +40,13 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
 
 /** Removes temp files that writeFileAtomic left in `dir` when its process was killed mid-write. */
 export function removeStaleTempFiles(dir: string): void {
-  for (const name of readdirSync(dir)) {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // no folder yet: nothing left behind
+  }
+  for (const name of names) {
     if (/^\..+\.[0-9a-f]{8}\.tmp$/.test(name)) rmSync(join(dir, name), { force: true });
   }
 }
