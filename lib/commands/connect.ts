@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import { Command, Option, UsageError } from "clipanion";
 import { createConnectServer } from "../client/connect.ts";
 import { parseHostPort } from "../config/schema.ts";
@@ -36,6 +37,11 @@ export class ConnectCommand extends PetitCommand {
     const port = this.listenAt.endsWith(":0") ? 0 : at.port;
     const tunnelHost = `${this.label.toLowerCase()}.${this.domain ?? relay.hostname}`;
     const server = createConnectServer({ relay, tunnelHost, token: this.token, log: (line) => this.err(line) });
+    const open = new Set<Socket>();
+    server.on("connection", (socket: Socket) => {
+      open.add(socket);
+      socket.once("close", () => open.delete(socket));
+    });
     await listen(server, at.host, port, "petit connect");
     const address = server.address() as { port: number };
     this.out(`Listening on ${at.host}:${address.port} → ${tunnelHost} through ${relay.origin} (Ctrl-C to stop)`);
@@ -44,6 +50,8 @@ export class ConnectCommand extends PetitCommand {
       process.once("SIGTERM", resolve);
     });
     server.close();
+    // Open connections would keep the process running after Ctrl-C: end them (their tunnels close with them).
+    for (const socket of open) socket.destroy();
     return 0;
   }
 }

@@ -18,7 +18,7 @@ export interface ControlTarget {
  */
 export async function callControl<T>(
   target: ControlTarget, path: string,
-  { method = "GET", body, timeout = 2_000 }: { method?: "GET" | "POST"; body?: unknown; timeout?: number } = {},
+  { method = "GET", body, timeout = 10_000 }: { method?: "GET" | "POST"; body?: unknown; timeout?: number } = {},
 ): Promise<T | undefined> {
   const { port, secret } = target;
   let res;
@@ -32,7 +32,11 @@ export async function callControl<T>(
     });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === "ECONNREFUSED" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "ECONNRESET") return undefined;
+    // Refused: nothing listens, so the daemon is not running. A timeout is not that: the daemon is there but slow.
+    if (code === "ECONNREFUSED" || code === "ECONNRESET") return undefined;
+    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+      throw new Error(`The daemon on 127.0.0.1:${port} did not answer within ${timeout / 1000} s (busy or stuck; see its log)`, { cause: error });
+    }
     throw error;
   }
   const text = await res.body.text();

@@ -3,6 +3,7 @@
  * port listens on 127.0.0.1 (only its own sshd session can bind it).
  * @module
  */
+import { execa } from "execa";
 import { listeningPorts } from "../proc.ts";
 import type { Registry } from "./registry.ts";
 
@@ -17,12 +18,13 @@ export class PresenceMonitor {
   #since = new Map<number, string>();
   #timer: NodeJS.Timeout | undefined;
   #lastPersist = 0;
+  #polling = false;
 
   constructor(private readonly registry: Registry, private readonly intervalMs = 1_000) {}
 
   start(): void {
-    this.poll();
-    this.#timer = setInterval(() => this.poll(), this.intervalMs);
+    void this.poll();
+    this.#timer = setInterval(() => void this.poll(), this.intervalMs);
     this.#timer.unref();
   }
 
@@ -31,8 +33,10 @@ export class PresenceMonitor {
   }
 
   /** Reads the listening ports once; persists last-seen times on changes and every 30 s. */
-  poll(): void {
-    const ports = listeningPorts();
+  async poll(): Promise<void> {
+    if (this.#polling) return;
+    this.#polling = true;
+    const ports = await loopbackListeners().finally(() => (this.#polling = false));
     let changed = false;
     const online: number[] = [];
     for (const client of this.registry.list()) {
@@ -57,4 +61,20 @@ export class PresenceMonitor {
     const since = this.#since.get(id) ?? null;
     return { online: since !== null, since };
   }
+}
+
+/**
+ * Returns the ports listening on 127.0.0.1. `ss` asks the kernel for
+ * listening sockets only (netlink filters by state), which stays cheap on a
+ * busy relay where /proc/net/tcp lists tens of thousands of connections.
+ */
+async function loopbackListeners(): Promise<Set<number>> {
+  const result = await execa("ss", ["-Htln", "src", "127.0.0.1"], { reject: false, stdin: "ignore", timeout: 5_000 });
+  if (result.exitCode !== 0) return listeningPorts();
+  const ports = new Set<number>();
+  for (const line of result.stdout.split("\n")) {
+    const match = /127\.0\.0\.1:(\d+)\s/.exec(line);
+    if (match) ports.add(Number(match[1]));
+  }
+  return ports;
 }

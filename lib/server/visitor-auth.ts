@@ -36,11 +36,13 @@ export function parseNetworks(cidrs: string[]): BlockList | undefined {
   if (cidrs.length === 0) return undefined;
   const list = new BlockList();
   for (const cidr of cidrs) {
-    const [address, bits] = cidr.split("/");
-    const type = isIPv6(address) ? "ipv6" : "ipv4";
-    const prefix = bits === undefined ? (type === "ipv6" ? 128 : 32) : Number(bits);
     try {
-      list.addSubnet(address, prefix, type);
+      // Strict form first: Number("") is 0, so a loose split would read "10.0.0.0/" as 0.0.0.0/0, every address.
+      const match = /^([0-9a-fA-F.:]+)(?:\/(\d{1,3}))?$/.exec(cidr);
+      if (!match) throw new Error(`expected ADDRESS or ADDRESS/BITS, got "${cidr}"`);
+      const [, address, bits] = match;
+      const type = isIPv6(address) ? "ipv6" : "ipv4";
+      list.addSubnet(address, bits === undefined ? (type === "ipv6" ? 128 : 32) : Number(bits), type);
     } catch (error) {
       throw new Error(`"${cidr}" is not a network in CIDR form such as "10.0.0.0/8" or "2001:db8::/32"`, { cause: error });
     }
@@ -54,7 +56,9 @@ export class VisitorGate {
   readonly #perClient = new Map<string, BlockList | undefined>();
 
   constructor(private readonly relayNetworks: BlockList | undefined, failuresPerMinute = 30) {
-    this.#failures = new RateLimiter(failuresPerMinute, 60_000);
+    // RateLimiter blocks once a key has more than `limit` events: a limit one lower refuses a source
+    // as soon as it has failed `failuresPerMinute` times, not one failure later.
+    this.#failures = new RateLimiter(failuresPerMinute - 1, 60_000);
   }
 
   /** Returns why the visitor at `source` may not use a tunnel with `access`, or undefined when it may. */
@@ -84,7 +88,16 @@ export class VisitorGate {
 
   #clientNetworks(access: Access): BlockList | undefined {
     const key = access.allow_from.join(",");
-    if (!this.#perClient.has(key)) this.#perClient.set(key, parseNetworks(access.allow_from));
+    if (!this.#perClient.has(key)) {
+      let list: BlockList | undefined;
+      try {
+        list = parseNetworks(access.allow_from);
+      } catch {
+        // A rule that cannot be read (registry.json edited by hand) lets nobody in; throwing here would end the relay.
+        list = new BlockList();
+      }
+      this.#perClient.set(key, list);
+    }
     return this.#perClient.get(key);
   }
 }
