@@ -8,6 +8,7 @@ import { Builtins, Cli, type Command } from "clipanion";
 import { ConnectCommand } from "./lib/commands/connect.ts";
 import { DoctorCommand } from "./lib/commands/doctor.ts";
 import { DownCommand } from "./lib/commands/down.ts";
+import { LogsCommand } from "./lib/commands/logs.ts";
 import { RegisterCommand } from "./lib/commands/register.ts";
 import { ServerAccessCommand } from "./lib/commands/server/access.ts";
 import { ServerClientsCommand } from "./lib/commands/server/clients.ts";
@@ -21,6 +22,8 @@ import { ServerTokenListCommand } from "./lib/commands/server/token/list.ts";
 import { ServerTokenRevokeCommand } from "./lib/commands/server/token/revoke.ts";
 import { ServerTokenRotateCommand } from "./lib/commands/server/token/rotate.ts";
 import { ServerUpCommand } from "./lib/commands/server/up.ts";
+import { ServiceInstallCommand } from "./lib/commands/service/install.ts";
+import { ServiceUninstallCommand } from "./lib/commands/service/uninstall.ts";
 import { StatusCommand } from "./lib/commands/status.ts";
 import { UpCommand } from "./lib/commands/up.ts";
 
@@ -36,6 +39,7 @@ for (const command of [
   ServerInitCommand, ServerTokenCommand, ServerTokenCreateCommand, ServerTokenListCommand, ServerTokenRevokeCommand, ServerTokenRotateCommand,
   ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand, ServerRevokeCommand, ServerAccessCommand,
   DoctorCommand,
+  LogsCommand, ServiceInstallCommand, ServiceUninstallCommand,
   Builtins.HelpCommand, Builtins.VersionCommand,
 ]) cli.register(command);
 

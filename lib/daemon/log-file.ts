@@ -2,14 +2,13 @@
  * The daemons' log files: rotating them by size, reading their last lines,
  * and following them across a rotation (`petit logs -f`).
  *
- * Rotation is copy-and-truncate, not rename-and-reopen. A background
- * daemon's stdout and stderr are the log file itself, opened for append by
- * spawnSelf(), and so is sshd's, which must outlive petit-serverd. Node
- * cannot point its own fd 2 at a new file, so after a rename everything
- * written to fd 2 outside petit's own log calls (Node's trace of a fatal
- * error, say) would land in the rotated file. Truncating keeps every writer
- * on the live file: each holds the file open with O_APPEND, so its next
- * write goes to the new end (offset 0), never past a hole.
+ * Rotation is copy-and-truncate, not rename-and-reopen: a background
+ * daemon's stdout and stderr are the log file itself (opened for append by
+ * spawnSelf()), and so are sshd's, which outlives petit-serverd. Node cannot
+ * re-point its own fd 2, so after a rename whatever bypasses petit's log
+ * calls (Node's trace of a fatal error) would land in the rotated file.
+ * Truncating keeps every writer on the live file, and as each holds it with
+ * O_APPEND, its next write goes to the new end (offset 0), never past a hole.
  * @module
  */
 import { closeSync, copyFileSync, existsSync, fstatSync, openSync, readSync, renameSync, statSync, truncateSync } from "node:fs";
@@ -117,7 +116,8 @@ export function lastLines(path: string, count: number): { text: string; end: num
     const end = fstatSync(fd).size;
     let start = end;
     let tail = Buffer.alloc(0);
-    while (start > 0 && count > 0 && newlinesBeforeLastLine(tail) < count) {
+    // Enough once the tail holds `count` newlines before its last character.
+    while (start > 0 && count > 0 && tail.subarray(0, -1).filter((byte) => byte === 0x0a).length < count) {
       const length = Math.min(64 * 1024, start);
       start -= length;
       const chunk = Buffer.alloc(length);
@@ -131,12 +131,6 @@ export function lastLines(path: string, count: number): { text: string; end: num
   } finally {
     closeSync(fd);
   }
-}
-
-function newlinesBeforeLastLine(buffer: Buffer): number {
-  let n = 0;
-  for (let i = 0; i < buffer.length - 1; i++) if (buffer[i] === 0x0a) n++;
-  return n;
 }
 
 /**

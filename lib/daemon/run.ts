@@ -4,16 +4,18 @@
  * @module
  */
 import { readFileSync, statSync } from "node:fs";
+import { rotateOwnLog } from "./log-file.ts";
 import { spawnSelf } from "./self.ts";
 
 /**
  * Runs `start()` and keeps the process alive until SIGTERM, SIGINT or
  * SIGUSR2, then calls the returned `stop()` with that signal. Resolves with
- * the exit code.
+ * the exit code. Started by spawnSelf(), it also rotates its own log file.
  */
 export async function runForeground(
   start: () => Promise<{ stop(signal?: NodeJS.Signals): Promise<void>; reload?(): void }>, log: (line: string) => void,
 ): Promise<number> {
+  rotateOwnLog(log);
   const running = await start();
   return new Promise((resolve) => {
     let stopping = false;
@@ -49,10 +51,11 @@ export function logSize(path: string): number {
   }
 }
 
-/** Returns the last lines written to the log at `path` since byte `from`. */
+/** Returns the last lines written to the log at `path` since byte `from` (from its start when it was rotated since). */
 export function logTail(path: string, from: number, lines = 5): string {
   try {
-    return readFileSync(path).subarray(from).toString("utf8").trim().split("\n").slice(-lines).join("\n");
+    const text = readFileSync(path);
+    return text.subarray(text.length < from ? 0 : from).toString("utf8").trim().split("\n").slice(-lines).join("\n");
   } catch {
     return "";
   }

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { openSync, closeSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LOG_FILE_ENV } from "./log-file.ts";
 
 declare const Deno: { execPath(): string; mainModule: string } | undefined;
 
@@ -24,14 +25,15 @@ export function selfCommand(): { program: string; args: string[] } {
 }
 
 /**
- * Starts `petit <args>` detached, its output appended to `logFile`.
- * Returns the child's PID; the caller then waits for it to be ready.
+ * Starts `petit <args>` detached, its output appended to `logFile`, and
+ * tells it (through the PETIT_LOG_FILE variable) that this file is its log
+ * to rotate. Returns the child's PID; the caller then waits for it to be ready.
  */
 export function spawnSelf(args: string[], logFile: string): { pid: number; exited: () => number | null } {
   const { program, args: prefix } = selfCommand();
   const fd = openSync(logFile, "a", 0o600);
   const child = spawn(program, [...prefix, ...args], {
-    detached: true, stdio: ["ignore", fd, fd], env: process.env,
+    detached: true, stdio: ["ignore", fd, fd], env: { ...process.env, [LOG_FILE_ENV]: logFile },
   });
   closeSync(fd);
   let exitCode: number | null = null;
