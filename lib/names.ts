@@ -10,11 +10,11 @@
  */
 export function validateName(name: unknown): string {
   if (typeof name !== "string") throw new Error("name must be a string");
-  const lower = name.toLowerCase();
-  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(lower) || /^\d+$/.test(lower)) {
+  // Checked before lower-casing: "\u212A" (Kelvin sign) lower-cases to an ASCII "k".
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(name) || /^\d+$/.test(name)) {
     throw new Error(
       `name "${name.slice(0, 80)}" is not a valid DNS label: use 1-63 letters, digits and inner hyphens, not all digits`,
     );
   }
-  return lower;
+  return name.toLowerCase();
 }

@@ -1,4 +1,6 @@
-import { Command } from "clipanion";
+import { Command, UsageError } from "clipanion";
+import { runsInUnit } from "../service/systemd.ts";
+import { unitFileName } from "../service/unit.ts";
 import { stopByPidFile } from "../daemon/pid-file.ts";
 import { commandLine, readPidFile } from "../proc.ts";
 import { PetitCommand } from "./base.ts";
@@ -14,6 +16,11 @@ export class DownCommand extends PetitCommand {
 
   async execute(): Promise<number> {
     const paths = this.clientPaths;
+    const running = readPidFile(paths.daemonPid);
+    if (running && runsInUnit(running, unitFileName("client"))) {
+      // systemd would start it again at once (Restart=always).
+      throw new UsageError(`The daemon (pid ${running}) runs under systemd: stop it with "systemctl stop petit" (or "petit service uninstall")`);
+    }
     const pid = await stopByPidFile(paths.daemonPid);
     // An ssh whose daemon was killed (-9) ends by itself when its stdin closes; make sure.
     const ssh = readPidFile(paths.sshPid);

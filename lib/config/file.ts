@@ -29,8 +29,13 @@ export function readConfig(path: string): PetitConfig {
   try {
     raw = parse(text) as Record<string, unknown>;
   } catch (error) {
-    const detail = (error as Error).message.split("\n")[0];
-    throw new ConfigError(`Cannot parse config "${path}": ${detail}`, { cause: error });
+    // smol-toml says "Invalid TOML document: <what>" and where (line); the line's text names the key.
+    const detail = (error as Error).message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+    const line = (error as { line?: unknown }).line;
+    const where = typeof line === "number"
+      ? `line ${line} (${JSON.stringify((text.split(/\r?\n/)[line - 1] ?? "").trim().slice(0, 80))}): `
+      : "";
+    throw new ConfigError(`Cannot parse config "${path}": ${where}${detail}`, { cause: error });
   }
   const config: PetitConfig = {};
   for (const [section, value] of Object.entries(raw)) {

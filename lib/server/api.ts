@@ -85,6 +85,11 @@ export function createApiServer(options: ApiOptions): Server {
       if (req.method === "GET" && req.url === "/v1/health") return sendJson(res, 200, { ok: true });
       if (req.url !== "/v1/register") return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${req.url}` });
       if (req.method !== "POST") return sendJson(res, 405, { error: "use POST /v1/register" });
+      if (Number(req.headers["content-length"]) > MAX_BODY) {
+        // Answer before reading and close: reading past the limit ends in a reset, and the client never sees the 413.
+        res.setHeader("connection", "close");
+        return sendJson(res, 413, { error: `request body is larger than ${MAX_BODY} bytes` });
+      }
       const body = await readBody(req, MAX_BODY);
       const why = options.proof.check(req.headers[PROOF_HEADER] as string | undefined, body);
       if (why) {
@@ -97,7 +102,8 @@ export function createApiServer(options: ApiOptions): Server {
       options.log(`${created ? "registered" : "re-registered"} client ${client.id} (${client.key.fingerprint}) on port ${client.port}`);
       sendJson(res, created ? 201 : 200, registrationAnswer(client, options));
     } catch (error) {
-      const status = (error as { status?: number }).status ?? 500;
+      // A client that hangs up before its body ends is not a relay failure: no 500, no stack trace in the log.
+      const status = (error as { status?: number }).status ?? (req.readableAborted ? 400 : 500);
       if (status === 500) options.log(`registration failed: ${(error as Error).stack}`);
       if (!res.headersSent) sendJson(res, status, { error: (error as Error).message });
     }

@@ -71,8 +71,10 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
   const server = createWebServer(settings, options.tls, onRequest);
   server.maxHeadersCount = 100;
   limitConnectionsPerSource(server, options.maxConnectionsPerSource ?? 256);
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(req, socket, head, options));
-  server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => connectTunnel(req, socket, head, options));
+  // Node hands Upgrade and CONNECT sockets over without an error listener: a visitor's reset must not kill the daemon.
+  const guard = (socket: Duplex): Duplex => socket.on("error", () => socket.destroy());
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrade(req, guard(socket), head, options));
+  server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => connectTunnel(req, guard(socket), head, options));
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
     // Malformed requests (smuggling attempts, obs-fold, oversized headers) get a one-line 400 and a closed connection.
     if (!socket.writable) return socket.destroy();

@@ -1,5 +1,7 @@
 import { Command, Option } from "clipanion";
 import { isAlive, readPidFile } from "../../proc.ts";
+import { runsInUnit } from "../../service/systemd.ts";
+import { unitFileName } from "../../service/unit.ts";
 import { PetitCommand } from "../base.ts";
 
 /** `petit server restart`: restart petit-serverd without cutting tunnels. */
@@ -16,6 +18,12 @@ export class ServerRestartCommand extends PetitCommand {
   async execute(): Promise<number> {
     this.serverConfig(); // fail early on a bad config, before stopping anything
     const pid = readPidFile(this.serverPaths.daemonPid);
+    if (pid && runsInUnit(pid, unitFileName("server"))) {
+      // Under systemd (Restart=always), systemd starts it again; starting one ourselves would fight it for the ports.
+      process.kill(pid, "SIGUSR2");
+      if (!this.quiet) this.out(`Asked petit-serverd (pid ${pid}) to restart; systemd starts it again and it adopts the running sshd`);
+      return 0;
+    }
     if (pid) {
       process.kill(pid, "SIGUSR2");
       const deadline = Date.now() + 10_000;
