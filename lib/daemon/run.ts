@@ -16,7 +16,14 @@ export async function runForeground(
   start: () => Promise<{ stop(signal?: NodeJS.Signals): Promise<void>; reload?(): void }>, log: (line: string) => void,
 ): Promise<number> {
   rotateOwnLog(log);
-  const running = await start();
+  let running: Awaited<ReturnType<typeof start>>;
+  try {
+    running = await start();
+  } catch (error) {
+    // One line, so "petit up" / "petit server up" can show the reason from the log's tail.
+    log(`cannot start: ${(error as Error).message}`);
+    return 1;
+  }
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {

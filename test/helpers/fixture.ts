@@ -32,22 +32,30 @@ export interface Relay {
  */
 export async function startRelay(options: { runtime?: Runtime; rangeSize?: number; listen?: string } = {}): Promise<Relay> {
   const home = makeHome("relay");
-  const [httpPort, apiPort, controlPort, sshPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const size = options.rangeSize ?? 40;
-  const rangeFirst = await freeRange(size);
   const run = { runtime: options.runtime };
-  try {
-    await petitOk(home.dir, [
-      "server", "init", "--domain", DOMAIN, "--listen", options.listen ?? "127.0.0.1",
-      "--http-port", String(httpPort), "--api-port", String(apiPort), "--control-port", String(controlPort),
-      "--ssh-port", String(sshPort), "--port-range", `${rangeFirst}-${rangeFirst + size - 1}`,
-    ], run);
-    await petitOk(home.dir, ["server", "up"], run);
-  } catch (error) {
-    await stopRelayHome(home.dir);
-    home.remove();
-    throw error;
+  let ports: number[] = [];
+  let rangeFirst = 0;
+  // Other tests run at the same time: a port found free can be taken before the relay binds it. Try fresh ones.
+  for (let attempt = 1; ; attempt++) {
+    ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+    rangeFirst = await freeRange(size);
+    try {
+      await petitOk(home.dir, [
+        "server", "init", "--domain", DOMAIN, "--listen", options.listen ?? "127.0.0.1",
+        "--http-port", String(ports[0]), "--api-port", String(ports[1]), "--control-port", String(ports[2]),
+        "--ssh-port", String(ports[3]), "--port-range", `${rangeFirst}-${rangeFirst + size - 1}`,
+      ], run);
+      await petitOk(home.dir, ["server", "up"], run);
+      break;
+    } catch (error) {
+      await stopRelayHome(home.dir);
+      if (attempt < 3 && /EADDRINUSE/.test(String(error))) continue;
+      home.remove();
+      throw error;
+    }
   }
+  const [httpPort, apiPort, controlPort, sshPort] = ports;
   const token = (await petitOk(home.dir, ["server", "token"], run)).trim();
   return {
     home: home.dir, httpPort, apiPort, controlPort, sshPort, rangeFirst, token,
