@@ -9,7 +9,9 @@ import { ConnectCommand } from "./lib/commands/connect.ts";
 import { DoctorCommand } from "./lib/commands/doctor.ts";
 import { DownCommand } from "./lib/commands/down.ts";
 import { LogsCommand } from "./lib/commands/logs.ts";
+import { PauseCommand } from "./lib/commands/pause.ts";
 import { RegisterCommand } from "./lib/commands/register.ts";
+import { ResumeCommand } from "./lib/commands/resume.ts";
 import { ServerAccessCommand } from "./lib/commands/server/access.ts";
 import { ServerClientsCommand } from "./lib/commands/server/clients.ts";
 import { ServerDownCommand } from "./lib/commands/server/down.ts";
@@ -21,10 +23,13 @@ import { ServerTokenCreateCommand } from "./lib/commands/server/token/create.ts"
 import { ServerTokenListCommand } from "./lib/commands/server/token/list.ts";
 import { ServerTokenRevokeCommand } from "./lib/commands/server/token/revoke.ts";
 import { ServerTokenRotateCommand } from "./lib/commands/server/token/rotate.ts";
+import { ServerUiCommand } from "./lib/commands/server/ui.ts";
 import { ServerUpCommand } from "./lib/commands/server/up.ts";
+import { ServerUninstallSshdCommand } from "./lib/commands/server/uninstall-sshd.ts";
 import { ServiceInstallCommand } from "./lib/commands/service/install.ts";
 import { ServiceUninstallCommand } from "./lib/commands/service/uninstall.ts";
 import { StatusCommand } from "./lib/commands/status.ts";
+import { UiCommand } from "./lib/commands/ui.ts";
 import { UpCommand } from "./lib/commands/up.ts";
 
 /** The version printed by `petit --version`. */
@@ -38,8 +43,10 @@ for (const command of [
   RegisterCommand, UpCommand, DownCommand, StatusCommand, ConnectCommand,
   ServerInitCommand, ServerTokenCommand, ServerTokenCreateCommand, ServerTokenListCommand, ServerTokenRevokeCommand, ServerTokenRotateCommand,
   ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand, ServerRevokeCommand, ServerAccessCommand,
+  ServerUninstallSshdCommand,
   DoctorCommand,
   LogsCommand, ServiceInstallCommand, ServiceUninstallCommand,
+  PauseCommand, ResumeCommand, UiCommand, ServerUiCommand,
   Builtins.HelpCommand, Builtins.VersionCommand,
 ]) cli.register(command);
 

@@ -1,13 +1,16 @@
 /**
  * petit-clientd: supervises the tunnel's ssh and answers the local command
- * port (status now; pause, resume and the web console later).
+ * port: status, pause and resume, the web console and /metrics.
  * @module
  */
 import { readFileSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { canConnect } from "../net.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { parseHostPort } from "../config/schema.ts";
 import { createControlServer } from "../daemon/control-server.ts";
+import { LogRing } from "../daemon/log-ring.ts";
+import { SessionStore } from "../daemon/session.ts";
 import { claimPidFile } from "../daemon/pid-file.ts";
 import { writeFileAtomic } from "../fs-atomic.ts";
 import { close, listen } from "../http/listen.ts";
@@ -15,6 +18,10 @@ import type { ClientPaths } from "../paths.ts";
 import { commandLine, readPidFile } from "../proc.ts";
 import { ensureSecret } from "../secrets.ts";
 import { tunnelArgs } from "../ssh/tunnel-args.ts";
+import { CLIENT_PAGE } from "../ui/client-page.ts";
+import { consoleHooks, consoleRoutes } from "../ui/serve.ts";
+import { clientControlRoutes } from "./control-routes.ts";
+import { ClientMetrics } from "./metrics.ts";
 import { TunnelSupervisor, type TunnelStatus } from "./supervisor.ts";
 
 /** What `petit status` shows. */
@@ -36,30 +43,26 @@ export interface RunningClient {
   stop(): Promise<void>;
 }
 
-/** Starts the command port and the tunnel supervisor. */
+/**
+ * Starts the command port and the tunnel supervisor. `configFile` is where
+ * the web console saves a changed target.
+ */
 export async function startClientDaemon(
-  config: ClientConfig, paths: ClientPaths, log: (line: string) => void,
+  initial: ClientConfig, paths: ClientPaths, daemonLog: (line: string) => void, options: { configFile?: string } = {},
 ): Promise<RunningClient> {
+  let config = initial;
+  // The console shows the last lines of the log, so every line also goes to a ring in memory.
+  const logs = new LogRing(200);
+  const log = logs.tee(daemonLog);
   const secret = ensureSecret(paths.controlSecret);
-  const target = parseHostPort(config.target)!;
+  const metrics = new ClientMetrics();
   const supervisor = new TunnelSupervisor({
     sshPath: config.ssh_path,
-    args: tunnelArgs({
-      host: config.ssh_host, port: config.ssh_port, user: config.ssh_user,
-      keyFile: paths.key, knownHostsFile: paths.knownHosts,
-      forwards: [
-        { relayPort: config.port, targetHost: target.host, targetPort: target.port },
-        ...config.tunnel.filter((t) => t.port).map((t) => {
-          const to = parseHostPort(t.target)!;
-          return { relayPort: t.port!, targetHost: to.host, targetPort: to.port };
-        }),
-      ],
-      keepaliveInterval: config.keepalive_interval, keepaliveCount: config.keepalive_count,
-      preferAes: cpuHasAes(),
-    }),
+    args: sshArgs(config, paths),
     log,
     probe: () => canConnect(config.ssh_host, config.ssh_port, 1_000),
     onSpawn: (pid) => (pid ? writeFileAtomic(paths.sshPid, `${pid}\n`, 0o644) : rmSync(paths.sshPid, { force: true })),
+    onExit: (reason, upSeconds) => metrics.exited(reason, upSeconds),
   });
   const status = (): ClientStatus => {
     const s = supervisor.status();
@@ -69,7 +72,23 @@ export async function startClientDaemon(
       uptime_seconds: s.connected_since ? Math.round((Date.now() - Date.parse(s.connected_since)) / 1000) : null,
     };
   };
-  const control = createControlServer(secret, { "GET /v1/status": status }, log);
+  const sessions = new SessionStore(`petit_client_${config.control_port}`);
+  const control = createControlServer(secret, {
+    ...clientControlRoutes({
+      supervisor, status, logs, config: () => config, configFile: options.configFile,
+      apply: async (next) => {
+        config = next;
+        log(`config: target is now ${next.target}`);
+        await supervisor.update(sshArgs(next, paths));
+      },
+      shutdown: () => process.kill(process.pid, "SIGTERM"),
+    }),
+    ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
+  }, log, consoleHooks({
+    sessions, page: CLIENT_PAGE, loginCommand: "petit ui", log,
+    metrics: () => metrics.render(status(), config.id),
+    notReady: () => (supervisor.status().state === "connected" ? undefined : `tunnel ${supervisor.status().state}`),
+  }));
   // Binding the command port is the lock that keeps a second daemon out.
   await listen(control, "127.0.0.1", config.control_port, "the client command port");
   const releasePid = claimPidFile(paths.daemonPid);
@@ -84,6 +103,24 @@ export async function startClientDaemon(
       releasePid();
     },
   };
+}
+
+/** Returns ssh's arguments for `config`: one -R per service, all on one connection. */
+function sshArgs(config: ClientConfig, paths: ClientPaths): string[] {
+  const target = parseHostPort(config.target)!;
+  return tunnelArgs({
+    host: config.ssh_host, port: config.ssh_port, user: config.ssh_user,
+    keyFile: paths.key, knownHostsFile: paths.knownHosts,
+    forwards: [
+      { relayPort: config.port, targetHost: target.host, targetPort: target.port },
+      ...config.tunnel.filter((t) => t.port).map((t) => {
+        const to = parseHostPort(t.target)!;
+        return { relayPort: t.port!, targetHost: to.host, targetPort: to.port };
+      }),
+    ],
+    keepaliveInterval: config.keepalive_interval, keepaliveCount: config.keepalive_count,
+    preferAes: cpuHasAes(),
+  });
 }
 
 /** Ends an ssh left by a daemon that was killed (-9) before it could stop it. */

@@ -7,10 +7,10 @@ import { execa, type ResultPromise } from "execa";
 import { createInterface } from "node:readline";
 import { READY_MARKER } from "../constants.ts";
 import { DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from "./backoff.ts";
-import { classifyExit } from "./classify.ts";
+import { classifyExit, type ExitReason } from "./classify.ts";
 
-/** Where the tunnel is. */
-export type TunnelState = "connecting" | "connected" | "retrying" | "error" | "stopped";
+/** Where the tunnel is; "paused": ssh stopped on request (petit pause), the daemon waits for resume. */
+export type TunnelState = "connecting" | "connected" | "retrying" | "error" | "paused" | "stopped";
 
 /** A snapshot for `petit status`. */
 export interface TunnelStatus {
@@ -41,6 +41,8 @@ export interface SupervisorOptions {
   probe?: () => Promise<boolean>;
   /** Called with ssh's PID on each spawn (for the orphan-cleaning pid file). */
   onSpawn?: (pid: number | undefined) => void;
+  /** Called on every unplanned ssh exit with its reason and how long it had been connected (for the metrics). */
+  onExit?: (reason: ExitReason, upSeconds: number) => void;
 }
 
 /** Supervises one ssh process. */
@@ -56,6 +58,8 @@ export class TunnelSupervisor {
   #retryAt: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #listeners = new Set<() => void>();
+  /** Set while update() restarts ssh; pause() and stop() clear it to cancel the new start. */
+  #restarting = false;
 
   constructor(private readonly options: SupervisorOptions) {}
 
@@ -65,16 +69,71 @@ export class TunnelSupervisor {
     this.#spawn();
   }
 
+  /**
+   * Tries now: while retrying or after an error, a new attempt starts at once
+   * instead of after the backoff; connected or connecting, nothing changes.
+   * A paused tunnel stays paused (resume() ends a pause).
+   */
+  retryNow(): void {
+    if (this.#state !== "retrying" && this.#state !== "error") return;
+    clearTimeout(this.#timer);
+    this.options.log("tunnel: retrying now, on request");
+    this.#spawn();
+  }
+
   /** Stops ssh and stays stopped; resolves once ssh has exited. */
   async stop(): Promise<void> {
-    this.#state = "stopped";
+    this.#restarting = false;
+    await this.#halt("stopped");
+  }
+
+  /** Stops ssh and waits in state "paused" until resume(); idempotent. */
+  async pause(): Promise<void> {
+    const restarting = this.#restarting;
+    this.#restarting = false;
+    if ((this.#state === "paused" && !restarting) || this.#state === "stopped") return;
+    this.options.log("tunnel: paused on request (ssh stopped until resumed)");
+    await this.#halt("paused");
+  }
+
+  /** Ends a pause: a new ssh starts at once. Does nothing unless paused. */
+  resume(): void {
+    if (this.#state !== "paused" || this.#restarting) return;
+    this.options.log("tunnel: resumed on request");
+    this.#spawn();
+  }
+
+  /**
+   * Replaces ssh's arguments (a changed target); a running or retrying ssh is
+   * restarted with them now, the daemon itself goes on. Paused, stopped or
+   * in error, they are used at the next start.
+   */
+  async update(args: string[]): Promise<void> {
+    this.options.args = args;
+    if (this.#state === "paused" || this.#state === "stopped" || this.#state === "error") return;
+    this.options.log("tunnel: settings changed; restarting ssh");
+    this.#restarting = true;
+    await this.#halt("paused");
+    if (!this.#restarting) return;
+    this.#restarting = false;
+    this.#spawn();
+  }
+
+  async #halt(state: "stopped" | "paused"): Promise<void> {
+    this.#state = state;
+    this.#retryAt = undefined;
+    this.#connectedAt = undefined;
     clearTimeout(this.#timer);
     const child = this.#child;
-    if (!child) return;
+    if (!child) return this.#emit();
     child.kill("SIGTERM");
     const killer = setTimeout(() => child.kill("SIGKILL"), 3_000);
     await child.catch(() => undefined);
     clearTimeout(killer);
+    if (this.#child === child) {
+      this.#child = undefined;
+      this.options.onSpawn?.(undefined);
+    }
     this.#emit();
   }
 
@@ -142,7 +201,7 @@ export class TunnelSupervisor {
     if (this.#child !== child) return;
     this.#child = undefined;
     this.options.onSpawn?.(undefined);
-    if (this.#state === "stopped") return;
+    if (this.#state === "stopped" || this.#state === "paused") return;
     const o = this.options;
     const upFor = this.#connectedAt && this.#state === "connected" ? Date.now() - this.#connectedAt : 0;
     this.#connectedAt = undefined;
@@ -150,6 +209,7 @@ export class TunnelSupervisor {
     this.#failures++;
     this.#restarts++;
     const reason = classifyExit(exitCode, signal, stderr);
+    o.onExit?.(reason, upFor / 1000);
     const backoff = o.backoff ?? DEFAULT_BACKOFF;
     // The relay ends a stale session holding this client's port as soon as it
     // refuses the forward (StalePortReaper), so the first retry after a refusal

@@ -27,9 +27,14 @@ export class UpCommand extends PetitCommand {
     const paths = this.clientPaths;
     if (this.foreground) {
       const log = timestampedLog(this.context.stderr);
-      return runForeground(() => startClientDaemon(config, paths, log), log);
+      return runForeground(() => startClientDaemon(config, paths, log, { configFile: this.configFile }), log);
     }
     let status = await fetchClientStatus(config, paths);
+    // A pause is a person's decision: up (from cron, say) leaves it alone; "petit resume" ends it.
+    if (status?.state === "paused") {
+      if (!this.quiet) this.out(`Tunnel paused on purpose; "petit resume" brings it back`);
+      return UP_EXIT.connected;
+    }
     if (status?.state === "connected") {
       if (!this.quiet) this.out(`Tunnel already up: ${config.public_url} → ${config.target}`);
       return UP_EXIT.connected;

@@ -30,6 +30,16 @@ export interface ServerConfig {
   /** PEM certificate and key: the proxy and the API then speak HTTPS (reloaded on SIGHUP). */
   tls_cert: string;
   tls_key: string;
+  /** "managed": petit runs its own sshd; "system": petit adds a drop-in to the machine's sshd. */
+  ssh_mode: "managed" | "system";
+  /** System mode: the machine's main sshd_config, which must Include the drop-in folder. */
+  system_sshd_config: string;
+  /** System mode: the folder petit's drop-in (50-petit.conf) goes to. */
+  system_dropin_dir: string;
+  /** System mode: the system sshd's pid file; empty: the PidFile its config names (reload then uses systemctl where systemd runs). */
+  system_sshd_pid: string;
+  /** System mode: where the system sshd logs ("journal" or a file; "none"); empty: the journal or /var/log/auth.log. */
+  system_sshd_log: string;
 }
 
 /** The client's settings, as `[client]` in config.toml. */
@@ -70,7 +80,7 @@ export interface PetitConfig {
   client?: ClientConfig;
 }
 
-type Kind = "string" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
+type Kind = "choice" | "string" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
 
 /** One key: its kind, default (absent → required) and what is expected, in words. */
 interface Field {
@@ -78,6 +88,8 @@ interface Field {
   default?: string | number | string[] | TunnelConfig[];
   min?: number;
   max?: number;
+  /** The values a "choice" may take. */
+  choices?: readonly string[];
 }
 
 export const serverFields: Record<keyof ServerConfig, Field> = {
@@ -95,6 +107,11 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   trusted_proxies: { kind: "cidrs", default: [] },
   tls_cert: { kind: "string", default: "" },
   tls_key: { kind: "string", default: "" },
+  ssh_mode: { kind: "choice", default: "managed", choices: ["managed", "system"] },
+  system_sshd_config: { kind: "string", default: "/etc/ssh/sshd_config" },
+  system_dropin_dir: { kind: "string", default: "/etc/ssh/sshd_config.d" },
+  system_sshd_pid: { kind: "string", default: "" },
+  system_sshd_log: { kind: "string", default: "" },
 };
 
 export const clientFields: Record<keyof ClientConfig, Field> = {
@@ -127,6 +144,9 @@ export function defaultsOf(fields: Record<string, Field>): Record<string, Field[
 /** Returns why `value` is not a valid `kind`, or undefined when it is. */
 export function checkValue(field: Field, value: unknown): string | undefined {
   switch (field.kind) {
+    case "choice":
+      return typeof value === "string" && field.choices?.includes(value)
+        ? undefined : `one of ${field.choices?.map((c) => `"${c}"`).join(", ")}`;
     case "string":
       return typeof value === "string" ? undefined : "a string";
     case "tunnels":

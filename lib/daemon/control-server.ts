@@ -1,17 +1,27 @@
 /**
  * The local control API both daemons serve: loopback only, and every call
- * must carry the owner's secret.
+ * must carry the owner's secret, or come from a web-console session (see
+ * lib/ui/serve.ts, which also serves the pages and /metrics through `open`).
  * @module
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { CONTROL_SECRET_HEADER } from "../constants.ts";
 import { readBody, sendJson } from "../http/body.ts";
 import { safeEqual } from "../secrets.ts";
 
-/** What a handler gets: the `:name` parts of its path, and the parsed JSON body (if any). */
+/** What a handler gets: the `:name` parts of its path, the query, and the parsed JSON body (if any). */
 export interface ControlRequest {
   params: Record<string, string>;
+  query: URLSearchParams;
   body: unknown;
+}
+
+/** Hooks for the web console (lib/ui/serve.ts): pages and metrics, and browser sessions. */
+export interface ControlOptions {
+  /** Sees every request first and answers what needs no secret (pages, login, /metrics); returns true when it answered. */
+  open?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+  /** Decides on a request without the secret header (a browser session); returns the refusal, or undefined to let it in. */
+  authorize?: (req: IncomingMessage, path: string) => { status: number; message: string } | undefined;
 }
 
 /**
@@ -22,7 +32,9 @@ export interface ControlRequest {
 export type ControlRoutes = Record<string, (request: ControlRequest) => unknown | Promise<unknown>>;
 
 /** Creates (but does not start) a control server answering `routes`. */
-export function createControlServer(secret: string, routes: ControlRoutes, log: (line: string) => void): Server {
+export function createControlServer(
+  secret: string, routes: ControlRoutes, log: (line: string) => void, options: ControlOptions = {},
+): Server {
   const table = Object.entries(routes).map(([key, handler]) => {
     const [method, path] = key.split(" ");
     const names: string[] = [];
@@ -30,11 +42,17 @@ export function createControlServer(secret: string, routes: ControlRoutes, log: 
     return { method, regex: new RegExp(`^${pattern}$`), names, handler };
   });
   return createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, async (req, res) => {
+    if (options.open && await options.open(req, res)) return;
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const [path, search] = q < 0 ? [url, ""] : [url.slice(0, q), url.slice(q + 1)];
     const given = req.headers[CONTROL_SECRET_HEADER];
-    if (typeof given !== "string" || !safeEqual(given, secret)) {
+    if (given === undefined && options.authorize) {
+      const refusal = options.authorize(req, path);
+      if (refusal) return sendJson(res, refusal.status, { error: refusal.message });
+    } else if (typeof given !== "string" || !safeEqual(given, secret)) {
       return sendJson(res, 401, { error: `missing or wrong ${CONTROL_SECRET_HEADER} header` });
     }
-    const path = (req.url ?? "/").split("?")[0];
     for (const route of table) {
       const match = route.method === req.method ? route.regex.exec(path) : null;
       if (!match) continue;
@@ -42,7 +60,7 @@ export function createControlServer(secret: string, routes: ControlRoutes, log: 
         const text = await readBody(req, 64 * 1024);
         const body = text ? JSON.parse(text) : undefined;
         const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
-        return sendJson(res, 200, await route.handler({ params, body }));
+        return sendJson(res, 200, await route.handler({ params, query: new URLSearchParams(search), body }));
       } catch (error) {
         const status = (error as { status?: number }).status ?? (error instanceof SyntaxError ? 400 : 500);
         if (status >= 500) log(`control: ${req.method} ${path}: ${(error as Error).message}`);

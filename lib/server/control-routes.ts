@@ -6,9 +6,10 @@
 import type { ServerConfig } from "../config/schema.ts";
 import { controlError, type ControlRoutes } from "../daemon/control-server.ts";
 import { clientRows } from "./clients-view.ts";
+import type { ServerMetrics } from "./metrics.ts";
 import type { PresenceMonitor } from "./presence.ts";
 import type { ClientRecord, Registry } from "./registry.ts";
-import type { ManagedSshd } from "./sshd.ts";
+import type { SshdBackend } from "./sshd-backend.ts";
 import { endSessionsOnPort } from "./stale-ports.ts";
 import { parseNetworks } from "./visitor-auth.ts";
 
@@ -16,9 +17,13 @@ import { parseNetworks } from "./visitor-auth.ts";
 export interface ControlContext {
   registry: Registry;
   presence: PresenceMonitor;
-  sshd: ManagedSshd;
+  sshd: SshdBackend;
   config: ServerConfig;
+  /** The proxy's counters, shown with each client. */
+  metrics?: ServerMetrics;
   log: (line: string) => void;
+  /** False until every part listens: the control port answers earlier, being the lock against a second daemon. */
+  ready?: () => boolean;
 }
 
 /** A client's visitor access as the control port shows it. */
@@ -31,7 +36,7 @@ export interface AccessView {
 }
 
 /** Returns the control routes of the relay. */
-export function serverControlRoutes({ registry, presence, sshd, config, log }: ControlContext): ControlRoutes {
+export function serverControlRoutes({ registry, presence, sshd, config, metrics, log, ready = () => true }: ControlContext): ControlRoutes {
   const find = (label: string): ClientRecord => {
     const client = registry.lookup(label);
     if (!client) throw controlError(404, `no client "${label}" is registered`);
@@ -39,8 +44,8 @@ export function serverControlRoutes({ registry, presence, sshd, config, log }: C
   };
   const view = (c: ClientRecord): AccessView => ({ id: c.id, name: c.name, ...c.access });
   return {
-    "GET /v1/status": () => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length }),
-    "GET /v1/clients": () => clientRows(registry, presence, config.domain),
+    "GET /v1/status": () => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length, ready: ready() }),
+    "GET /v1/clients": () => clientRows(registry, presence, config.domain, metrics && ((id) => metrics.view(id))),
     "POST /v1/clients/:label/revoke": async ({ params }) => {
       const client = find(params.label);
       await registry.revoke(client.id);

@@ -1,14 +1,17 @@
 /**
  * petit-serverd: the registration API, the Host-header proxy, the control
- * port and the managed sshd, in one process.
+ * port and the sshd tunnels log in to (petit's own, or the machine's in
+ * system mode), in one process.
  * @module
  */
-import { readFileSync } from "node:fs";
-import { createServer as createNetServer } from "node:net";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { userInfo } from "node:os";
 import type { ServerConfig } from "../config/schema.ts";
 import { parseRange } from "../config/schema.ts";
 import { createControlServer } from "../daemon/control-server.ts";
+import { SessionStore } from "../daemon/session.ts";
+import { RELAY_PAGE } from "../ui/relay-page.ts";
+import { consoleHooks, consoleRoutes } from "../ui/serve.ts";
 import { readTls, reloadTls } from "../http/server.ts";
 import { LogRotator } from "../daemon/log-file.ts";
 import { claimPidFile } from "../daemon/pid-file.ts";
@@ -17,15 +20,19 @@ import type { ServerPaths } from "../paths.ts";
 import { ProofChecker } from "../proof.ts";
 import { ensureSecret, readSecret } from "../secrets.ts";
 import { createApiServer } from "./api.ts";
+import { ServerMetrics } from "./metrics.ts";
 import { PresenceMonitor } from "./presence.ts";
 import { createProxyServer } from "./proxy.ts";
 import { Registry } from "./registry.ts";
 import { findSshd, ManagedSshd } from "./sshd.ts";
+import type { SshdBackend } from "./sshd-backend.ts";
+import { SystemSshd, systemSshdOptions } from "./system-sshd.ts";
 import { serverControlRoutes } from "./control-routes.ts";
 import { StalePortReaper } from "./stale-ports.ts";
 import { parseNetworks, VisitorGate } from "./visitor-auth.ts";
 import { ensureTunnelUser } from "./tunnel-user.ts";
 import { TokenStore } from "./tokens.ts";
+import { tokenRoutes } from "./token-routes.ts";
 
 /** A running relay. */
 export interface RunningServer {
@@ -49,12 +56,15 @@ export async function startServerDaemon(
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree,
   });
   const user = await ensureTunnelUser(config.tunnel_user, log);
-  const sshd = new ManagedSshd({
-    sshdPath: findSshd(config.sshd_path), configFile: paths.sshdConfig, logFile: paths.sshdLog,
-    listen: config.listen, port: config.ssh_port, hostKey: paths.hostKey, authorizedKeys: paths.authorizedKeys,
-    pidFile: paths.sshdPid, user, strictModes: true, keysViaCommand: user !== userInfo().username, log,
-  });
+  const sshd: SshdBackend = config.ssh_mode === "system"
+    ? new SystemSshd(systemSshdOptions(config, paths, user, log))
+    : new ManagedSshd({
+      sshdPath: findSshd(config.sshd_path), configFile: paths.sshdConfig, logFile: paths.sshdLog,
+      listen: config.listen, port: config.ssh_port, hostKey: paths.hostKey, authorizedKeys: paths.authorizedKeys,
+      pidFile: paths.sshdPid, user, strictModes: true, keysViaCommand: user !== userInfo().username, log,
+    });
   const presence = new PresenceMonitor(registry);
+  const metrics = new ServerMetrics();
   const reaper = new StalePortReaper({
     logFile: paths.sshdLog, sshdPid: () => sshd.pid, log,
     ownerOf: (port) => registry.ownerOf(port)?.id,
@@ -70,9 +80,21 @@ export async function startServerDaemon(
       return route && { id: route.client.id, port: route.port, access: route.client.access };
     },
     gate: new VisitorGate(parseNetworks(config.allow_from)),
+    metrics,
     trustedProxies: parseNetworks(config.trusted_proxies),
   });
-  const control = createControlServer(controlSecret, serverControlRoutes({ registry, presence, sshd, config, log }), log);
+  // The dashboard's cookies carry the port in their names: browsers share cookies among all ports of 127.0.0.1.
+  const sessions = new SessionStore(`petit_relay_${config.control_port}`);
+  let ready = false;
+  const control = createControlServer(controlSecret, {
+    ...serverControlRoutes({ registry, presence, sshd, config, metrics, log, ready: () => ready }),
+    ...tokenRoutes(tokens, log),
+    ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
+  }, log, consoleHooks({
+    sessions, page: RELAY_PAGE, loginCommand: "petit server ui", log,
+    metrics: () => metrics.render(registry.list().map((c) => ({ id: c.id, name: c.name, online: presence.get(c.id).online }))),
+    notReady: () => (!ready ? "starting" : sshd.pid === undefined ? "sshd is not running" : undefined),
+  }));
 
   // The control port is bound first: it is the lock that keeps a second petit-serverd out.
   await listen(control, "127.0.0.1", config.control_port, "the control port");
@@ -80,18 +102,20 @@ export async function startServerDaemon(
   const servers = [control];
   const shutdown = async (keepSshd: boolean) => {
     presence.stop();
+    metrics.stop();
     reaper.stop();
     sshdLogRotation.stop();
-    if (!keepSshd) await sshd.stop();
+    if (keepSshd) sshd.release();
+    else await sshd.stop();
     await Promise.all(servers.map(close));
     await proxy.closePools();
     releasePid();
   };
   try {
     await sshd.start();
-    const hostKey = readFileSync(`${paths.hostKey}.pub`, "utf8").trim();
+    const hostKey = sshd.hostKey();
     const api = createApiServer({
-      registry, proof: new ProofChecker((id) => tokens.lookup(id)), onEnrolled: (id) => tokens.consume(id),
+      registry, proof: new ProofChecker((id) => tokens.lookup(id)), onEnrolled: (id) => (tokens.consume(id), metrics.registered()),
       domain: config.domain, httpPort: config.http_port, tls, log,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
@@ -105,6 +129,8 @@ export async function startServerDaemon(
     throw error;
   }
   presence.start();
+  metrics.start();
+  ready = true;
   reaper.start();
   sshdLogRotation.start();
   log(`petit-serverd ${process.pid}: proxy on ${config.listen}:${config.http_port}, API on ${config.api_port}, ` +

@@ -9,12 +9,13 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { BlockList, Socket } from "node:net";
 import { isIPv6 } from "node:net";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Pool } from "undici";
 import { sendText } from "../http/body.ts";
 import { endToEndHeaders, HOP_BY_HOP } from "../http/headers.ts";
 import { createWebServer } from "../http/server.ts";
+import { countedBody, countPipe, type ClientCounters, type ProxyMetrics } from "./metrics.ts";
 import { pipeThroughTunnel } from "./proxy-pipe.ts";
 import type { Access } from "./registry.ts";
 import { labelFromHost } from "./route.ts";
@@ -39,6 +40,8 @@ export interface ProxyOptions {
   tls?: { key: string; cert: string };
   /** Connections one source address may hold open at once. */
   maxConnectionsPerSource?: number;
+  /** Counters to bump (requests, bytes, refusals); none when absent. */
+  metrics?: ProxyMetrics;
   log: (line: string) => void;
 }
 
@@ -62,11 +65,17 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
     return pool;
   };
   const settings = { headersTimeout: 20_000, requestTimeout: 0, keepAliveTimeout: 60_000, maxHeaderSize: 16_384 };
+  const metrics = options.metrics;
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    forward(req, res, options, poolFor).catch((error) => {
-      options.log(`proxy: ${req.headers.host} ${req.method} ${req.url}: ${(error as Error).message}`);
-      res.destroy();
-    });
+    const started = metrics ? performance.now() : 0;
+    forward(req, res, options, poolFor).then(
+      () => metrics?.answered(res.statusCode, performance.now() - started),
+      (error) => {
+        options.log(`proxy: ${req.headers.host} ${req.method} ${req.url}: ${(error as Error).message}`);
+        res.destroy();
+        metrics?.answered(res.headersSent ? res.statusCode : 502, performance.now() - started);
+      },
+    );
   };
   const server = createWebServer(settings, options.tls, onRequest);
   server.maxHeadersCount = 100;
@@ -98,7 +107,9 @@ function admit(req: IncomingMessage, options: ProxyOptions, host: string | undef
   const label = labelFromHost(host, options.domain);
   const route = label === undefined ? undefined : options.resolve(label);
   if (!route) return { status: 404, reason: `no tunnel for host "${(host ?? "").slice(0, 200)}" on this relay` };
-  return options.gate.check(route.access, req.headers, req.socket.remoteAddress ?? "") ?? route;
+  const refusal = options.gate.check(route.access, req.headers, req.socket.remoteAddress ?? "");
+  if (refusal) options.metrics?.refused(refusal.status);
+  return refusal ?? route;
 }
 
 async function forward(
@@ -106,13 +117,30 @@ async function forward(
 ): Promise<void> {
   const route = admit(req, options, req.headers.host);
   if ("reason" in route) return sendText(res, route.status, `petit: ${route.reason}`, route.headers);
+  const counters = options.metrics?.client(route.id);
+  if (!counters) return relay(req, res, options, poolFor, route, undefined);
+  counters.requests++;
+  counters.active++;
+  try {
+    await relay(req, res, options, poolFor, route, counters);
+  } finally {
+    counters.active--;
+  }
+}
+
+/** Sends the request through the tunnel and streams the answer back, counting bytes into `counters`. */
+async function relay(
+  req: IncomingMessage, res: ServerResponse, options: ProxyOptions, poolFor: (port: number) => Pool,
+  route: Route, counters: ClientCounters | undefined,
+): Promise<void> {
   let upstream;
   try {
     upstream = await poolFor(route.port).request({
       method: req.method as "GET",
       path: req.url ?? "/",
       headers: forwardedHeaders(req, options),
-      body: hasBody(req) ? req : undefined,
+      // undici takes async iterables (its docs say so; its types lag behind).
+      body: !hasBody(req) ? undefined : counters ? countedBody(req, counters) as unknown as Readable : req,
     });
   } catch (error) {
     if (res.headersSent) throw error;
@@ -124,6 +152,8 @@ async function forward(
   }
   res.writeHead(upstream.statusCode, headers);
   res.flushHeaders(); // server-sent events and long polls: the visitor sees the status at once
+  // Attached in the same tick as the pipeline, so both see every chunk.
+  if (counters) upstream.body.on("data", (chunk: Buffer) => void (counters.bytesOut += chunk.length));
   await pipeline(upstream.body, res, { end: false });
   // Trailers are known only once the body has ended; they travel with chunked bodies only.
   const trailers = upstream.trailers;
@@ -143,6 +173,7 @@ function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, options: Pr
   for (const [name, value] of Object.entries(headers)) for (const v of [value].flat()) lines.push(`${name}: ${v}`);
   const preamble = Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n"), head]);
   pipeThroughTunnel(socket, route.port, preamble, {
+    onOpen: (tunnel) => countPipe(options.metrics, route.id, tunnel),
     onError: (error) => refuseRaw(socket, { status: 502, reason: `tunnel ${route.id} ${tunnelError(error)}` }),
   });
 }
@@ -152,7 +183,10 @@ function connectTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, optio
   const route = admit(req, options, req.url);
   if ("reason" in route) return refuseRaw(socket, route);
   pipeThroughTunnel(socket, route.port, head, {
-    onOpen: () => socket.write("HTTP/1.1 200 Connection Established\r\n\r\n"),
+    onOpen: (tunnel) => {
+      socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      countPipe(options.metrics, route.id, tunnel);
+    },
     onError: (error) => refuseRaw(socket, { status: 502, reason: `tunnel ${route.id} ${tunnelError(error)}` }),
   });
 }

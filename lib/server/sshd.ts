@@ -12,6 +12,7 @@ import { ensureKeyPair } from "../ssh/keygen.ts";
 import { renderSshdConfig, type SshdSettings } from "../ssh/sshd-config.ts";
 import { writeFileAtomic } from "../fs-atomic.ts";
 import { childPids, commandLine, isAlive, readPidFile } from "../proc.ts";
+import type { SshdBackend } from "./sshd-backend.ts";
 
 /** Files and settings of the managed sshd. */
 export interface SshdOptions extends SshdSettings {
@@ -31,7 +32,7 @@ export function findSshd(configured: string): string {
 }
 
 /** The managed sshd: started or adopted, restarted when it dies, stopped on request. */
-export class ManagedSshd {
+export class ManagedSshd implements SshdBackend {
   #pid: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
@@ -80,6 +81,17 @@ export class ManagedSshd {
     clearInterval(this.#timer);
     if (this.#pid) await stopSshdTree(this.#pid);
     this.#pid = undefined;
+  }
+
+  /** Stops watching sshd but leaves it and its tunnels running, for the next petit-serverd to adopt. */
+  release(): void {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+  }
+
+  /** The relay's own host public key line. */
+  hostKey(): string {
+    return readFileSync(`${this.options.hostKey}.pub`, "utf8").trim();
   }
 
   /** Returns the PID of an sshd already running with our config, if any. */

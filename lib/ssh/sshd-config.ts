@@ -63,15 +63,61 @@ X11Forwarding no
 PermitTunnel no
 PermitTTY no
 
-Match User ${settings.user}
-  AllowTcpForwarding remote
-  AllowStreamLocalForwarding no
-  AllowAgentForwarding no
-  PermitOpen none
-  GatewayPorts no
-  X11Forwarding no
-  PermitTTY no
-  PermitTunnel no
-  ForceCommand ${FORCED_COMMAND}
-`;
+${renderMatchBlock(settings.user)}`;
+}
+
+/**
+ * Returns the `Match User <user>` block that confines every tunnel session:
+ * what the key options cannot forbid (-L, -D, -W, Unix sockets, TTY, agent,
+ * X11, commands). `extra` directives come first inside the block.
+ */
+export function renderMatchBlock(user: string, extra: string[] = []): string {
+  const lines = [
+    ...extra,
+    "AllowTcpForwarding remote",
+    "AllowStreamLocalForwarding no",
+    "AllowAgentForwarding no",
+    "PermitOpen none",
+    "GatewayPorts no",
+    "X11Forwarding no",
+    "PermitTTY no",
+    "PermitTunnel no",
+    `ForceCommand ${FORCED_COMMAND}`,
+  ];
+  return `Match User ${user}\n${lines.map((line) => `  ${line}\n`).join("")}`;
+}
+
+/** First line of the drop-in petit adds to a system sshd: how petit recognises its own file. */
+export const DROP_IN_MARKER = "# Added by petit";
+
+/** Settings of the drop-in for a system sshd. */
+export interface DropInSettings {
+  /** The tunnel account; the block applies to it alone. */
+  user: string;
+  /** The keys file petit writes from its registry. */
+  authorizedKeys: string;
+}
+
+/**
+ * Returns the drop-in petit adds to a system sshd (`sshd_config.d/`): only a
+ * `Match User` block, so every other account's logins stay as they were.
+ * The keys come from `cat FILE` run as root, so the tunnel account needs no
+ * access to petit's files and its own ~/.ssh is never read.
+ */
+export function renderDropIn(settings: DropInSettings): string {
+  return `${DROP_IN_MARKER} ("petit server init --ssh-mode system"); "petit server uninstall-sshd" removes it.
+# It applies to the tunnel account only. Rewritten at every start of petit-serverd: do not edit.
+${renderMatchBlock(settings.user, [
+  "AuthorizedKeysFile none",
+  `AuthorizedKeysCommand /bin/cat ${settings.authorizedKeys}`,
+  "AuthorizedKeysCommandUser root",
+  "PubkeyAuthentication yes",
+  "AuthenticationMethods publickey",
+  "PasswordAuthentication no",
+  "KbdInteractiveAuthentication no",
+  "HostbasedAuthentication no",
+  "PermitUserRC no",
+  `ClientAliveInterval ${CLIENT_ALIVE_INTERVAL}`,
+  `ClientAliveCountMax ${CLIENT_ALIVE_COUNT_MAX}`,
+])}`;
 }

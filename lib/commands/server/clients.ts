@@ -13,7 +13,7 @@ export class ServerClientsCommand extends PetitCommand {
   static override usage = Command.Usage({
     category: "Relay",
     description: "List registered clients",
-    details: "Shows each client's ID, name, port, key fingerprint, whether it is connected now, and when it was last seen. Works with the relay down too (everyone then shows offline).",
+    details: "Shows each client's ID, name, port, key fingerprint, whether it is connected now, and when it was last seen; `--json` adds the proxy's counters since the relay started (requests, connections, bytes in and out, requests per second). Works with the relay down too (everyone then shows offline, counters zero).",
     examples: [["As JSON for scripts", "$0 server clients --json"]],
   });
 

@@ -2,6 +2,8 @@ import { Command, Option, UsageError } from "clipanion";
 import { writeSection } from "../../config/file.ts";
 import { checkValue, defaultsOf, parseRange, serverFields, type ServerConfig } from "../../config/schema.ts";
 import { ensureSecret } from "../../secrets.ts";
+import { SSH_MODES, type SshMode } from "../../server/sshd-backend.ts";
+import { setUpSystemSshd } from "../../server/system-sshd.ts";
 import { PetitCommand, portOption } from "../base.ts";
 
 /** `petit server init`: write the relay's config and enrollment token. */
@@ -12,10 +14,13 @@ export class ServerInitCommand extends PetitCommand {
     description: "Configure this machine as a relay",
     details: `
       Writes the \`[server]\` section of config.toml and creates the enrollment token (kept 0600) that clients need to register. Running it again updates the settings and keeps the token.
+
+      With \`--ssh-mode system\` tunnels use this machine's own sshd (port 22) instead of one petit runs: petit creates the tunnel account, adds \`50-petit.conf\` (a \`Match User\` block for that account only) to \`server.system_dropin_dir\`, checks the whole config with \`sshd -t\`, and reloads sshd; a config sshd refuses is rolled back. The main config (\`server.system_sshd_config\`) must Include that folder. \`petit server uninstall-sshd\` takes it out again.
     `,
     examples: [
       ["Set up a relay for *.relay.example.com", "$0 server init --domain relay.example.com"],
       ["Use unprivileged ports", "$0 server init --domain relay.example.com --http-port 8080 --port-range 20000-20999"],
+      ["Let tunnels use this machine's sshd on port 22", "$0 server init --domain relay.example.com --ssh-mode system"],
     ],
   });
 
@@ -28,6 +33,7 @@ export class ServerInitCommand extends PetitCommand {
   sshHost = Option.String("--ssh-host", { description: "Host name clients use for ssh (default: the host clients register through)" });
   portRange = Option.String("--port-range", { description: "Relay ports handed to clients (default 11000-11999)" });
   sshdPath = Option.String("--sshd-path", { description: "sshd binary (default: found in /usr/sbin)" });
+  sshMode = Option.String("--ssh-mode", { description: "managed: petit runs its own sshd (default); system: configure this machine's sshd" });
 
   async execute(): Promise<number> {
     const previous = this.readConfig().server;
@@ -45,6 +51,7 @@ export class ServerInitCommand extends PetitCommand {
       ssh_host: this.sshHost ?? pick("ssh_host"),
       port_range: this.portRange ?? pick("port_range"),
       sshd_path: this.sshdPath ?? pick("sshd_path"),
+      ssh_mode: (this.sshMode ?? pick("ssh_mode")) as SshMode,
     };
     if (checkValue(serverFields.domain, config.domain) || !config.domain.includes(".") && config.domain !== "localhost") {
       throw new UsageError(`--domain must be a DNS name such as "relay.example.com", got "${this.domain}"`);
@@ -52,7 +59,23 @@ export class ServerInitCommand extends PetitCommand {
     if (!parseRange(config.port_range)) {
       throw new UsageError(`--port-range must look like "11000-11999" (first ≤ last, 1-65535), got "${config.port_range}"`);
     }
+    if (!SSH_MODES.includes(config.ssh_mode)) {
+      throw new UsageError(`--ssh-mode must be "managed" or "system", got "${config.ssh_mode}"`);
+    }
+    if (config.ssh_mode === "system") {
+      // Before anything is written: a config sshd refuses leaves config.toml as it was.
+      const system = await setUpSystemSshd(config, this.serverPaths, (line) => this.out(line)).catch((error: Error) => {
+        // The machine's sshd config or this machine's rights are the user's to fix: no stack trace.
+        throw new UsageError(error.message);
+      });
+      // Clients are told the port the system sshd listens on, unless one was chosen (a NAT in front, say).
+      if (this.sshPort === undefined && previous?.ssh_mode !== "system") config.ssh_port = system.port;
+      this.out(`System sshd: "${system.dropIn}" confines the tunnel account "${system.user}"; sshd checked it and runs with it`);
+    }
     writeSection(this.configFile, "server", config);
+    if (config.ssh_mode === "managed" && previous?.ssh_mode === "system") {
+      this.out('Note: the system sshd still has petit\'s drop-in; "petit server uninstall-sshd" takes it out');
+    }
     ensureSecret(this.serverPaths.token);
     this.out(`Relay configured in ${this.configFile}`);
     this.out(`  clients reach their services at http://<id>.${config.domain}:${config.http_port}/`);

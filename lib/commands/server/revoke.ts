@@ -4,6 +4,7 @@ import { callControl } from "../../daemon/control-client.ts";
 import { readSecret } from "../../secrets.ts";
 import { Registry } from "../../server/registry.ts";
 import { runningSshd } from "../../server/sshd.ts";
+import { systemSshdListener } from "../../server/system-sshd.ts";
 import { endSessionsOnPort } from "../../server/stale-ports.ts";
 import { PetitCommand } from "../base.ts";
 
@@ -37,7 +38,7 @@ export class ServerRevokeCommand extends PetitCommand {
       const client = registry.lookup(this.label);
       if (!client) throw new UsageError(`No client "${this.label}" is registered`);
       await registry.revoke(client.id);
-      const sshd = runningSshd(paths.sshdPid, paths.sshdConfig);
+      const sshd = config.ssh_mode === "system" ? await systemSshdListener(config) : runningSshd(paths.sshdPid, paths.sshdConfig);
       result = { id: client.id, port: client.port, sessions_ended: sshd ? endSessionsOnPort(client.port, sshd).length : 0 };
     }
     if (this.json) this.out(JSON.stringify(result));

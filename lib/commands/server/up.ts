@@ -5,6 +5,7 @@ import { callControl } from "../../daemon/control-client.ts";
 import { runForeground, startInBackground } from "../../daemon/run.ts";
 import { readSecret } from "../../secrets.ts";
 import { startServerDaemon } from "../../server/daemon.ts";
+import { systemHostKey } from "../../server/system-sshd.ts";
 import { PetitCommand, timestampedLog } from "../base.ts";
 
 /** `petit server up`: start petit-serverd. */
@@ -27,14 +28,22 @@ export class ServerUpCommand extends PetitCommand {
     const paths = this.serverPaths;
     if (this.foreground) {
       const log = timestampedLog(this.context.stderr);
-      return runForeground(() => startServerDaemon(config, paths, log), log);
+      return runForeground(() => startServerDaemon(config, paths, log), log).catch((error: Error) => {
+        // "petit server up" shows the last lines of this log as the reason: end with the message, not a stack trace.
+        log(`${error.stack}\npetit-serverd cannot start: ${error.message}`);
+        return 1;
+      });
     }
-    const probe = async () => {
+    const status = async () => {
       const secret = readSecret(paths.controlSecret);
-      const status = secret && await callControl<{ pid: number }>({ port: config.control_port, secret }, "/v1/status");
-      return status ? { ready: true as const } : { ready: false as const };
+      return secret ? await callControl<{ pid: number; ready?: boolean }>({ port: config.control_port, secret }, "/v1/status") : undefined;
     };
-    if ((await probe()).ready) {
+    // The control port answers while sshd, the API and the proxy are still starting (and may fail): wait for ready.
+    const probe = async () => {
+      const now = await status();
+      return now && now.ready !== false ? { ready: true as const } : { ready: false as const };
+    };
+    if (await status()) {
       if (!this.quiet) this.out("petit-serverd is already running");
       return 0;
     }
@@ -47,7 +56,8 @@ export class ServerUpCommand extends PetitCommand {
     }
     if (!this.quiet) {
       this.out(`petit-serverd started (pid ${result.pid}): proxy on :${config.http_port}, API on :${config.api_port}, sshd on :${config.ssh_port}`);
-      const hostKey = parsePublicKey(readFileSync(`${paths.hostKey}.pub`, "utf8").trim());
+      const line = config.ssh_mode === "system" ? await systemHostKey(config) : readFileSync(`${paths.hostKey}.pub`, "utf8");
+      const hostKey = parsePublicKey(line.trim());
       this.out(`SSH host key: ${hostKey.fingerprint} (clients can check it with petit register --fingerprint)`);
     }
     return 0;
