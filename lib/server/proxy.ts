@@ -101,9 +101,7 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
 
 /** Finds the route for a request and checks the visitor; returns the route or the refusal. */
 function admit(req: IncomingMessage, options: ProxyOptions, host: string | undefined): Route | Refusal {
-  if (req.rawHeaders.filter((_, i) => i % 2 === 0 && /^host$/i.test(req.rawHeaders[i])).length > 1) {
-    return { status: 400, reason: "more than one Host header" };
-  }
+  if (hostHeaderCount(req.rawHeaders) > 1) return { status: 400, reason: "more than one Host header" };
   const label = labelFromHost(host, options.domain);
   const route = label === undefined ? undefined : options.resolve(label);
   if (!route) return { status: 404, reason: `no tunnel for host "${(host ?? "").slice(0, 200)}" on this relay` };
@@ -151,7 +149,9 @@ async function relay(
     if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
   }
   res.writeHead(upstream.statusCode, headers);
-  res.flushHeaders(); // server-sent events and long polls: the visitor sees the status at once
+  // A body of unknown length (server-sent events, long polls) may idle: send the status now. A sized one goes
+  // out with its first chunk in one write.
+  if (headers["content-length"] === undefined) res.flushHeaders();
   // Attached in the same tick as the pipeline, so both see every chunk.
   if (counters) upstream.body.on("data", (chunk: Buffer) => void (counters.bytesOut += chunk.length));
   await pipeline(upstream.body, res, { end: false });
@@ -161,6 +161,13 @@ async function relay(
     res.addTrailers(trailers as Record<string, string>);
   }
   res.end();
+}
+
+/** Counts Host headers without allocating (this runs for every request). */
+function hostHeaderCount(raw: string[]): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === "host") count++;
+  return count;
 }
 
 /** HTTP Upgrade (WebSocket and others): the handshake and everything after go through as bytes. */
