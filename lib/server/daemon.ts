@@ -63,7 +63,8 @@ export async function startServerDaemon(
       listen: config.listen, port: config.ssh_port, hostKey: paths.hostKey, authorizedKeys: paths.authorizedKeys,
       pidFile: paths.sshdPid, user, strictModes: true, keysViaCommand: user !== userInfo().username, log,
     });
-  const presence = new PresenceMonitor(registry);
+  // Every 2 s: "petit server clients" shows a change within seconds, and each poll costs a process spawn.
+  const presence = new PresenceMonitor(registry, 2_000);
   const metrics = new ServerMetrics();
   const reaper = new StalePortReaper({
     logFile: paths.sshdLog, sshdPid: () => sshd.pid, log,

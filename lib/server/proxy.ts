@@ -10,7 +10,6 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { BlockList, Socket } from "node:net";
 import { isIPv6 } from "node:net";
 import type { Duplex, Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { Pool } from "undici";
 import { sendText } from "../http/body.ts";
 import { endToEndHeaders, HOP_BY_HOP } from "../http/headers.ts";
@@ -154,13 +153,27 @@ async function relay(
   if (headers["content-length"] === undefined) res.flushHeaders();
   // Attached in the same tick as the pipeline, so both see every chunk.
   if (counters) upstream.body.on("data", (chunk: Buffer) => void (counters.bytesOut += chunk.length));
-  await pipeline(upstream.body, res, { end: false });
+  await pipeInto(upstream.body, res);
   // Trailers are known only once the body has ended; they travel with chunked bodies only.
   const trailers = upstream.trailers;
   if (trailers && Object.keys(trailers).length && !res.hasHeader("content-length")) {
     res.addTrailers(trailers as Record<string, string>);
   }
   res.end();
+}
+
+/** Pipes `body` into `res` without ending it; resolves at the body's end, rejects when either side fails. */
+function pipeInto(body: Readable, res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (error?: Error) => {
+      body.destroy();
+      reject(error ?? new Error("visitor went away"));
+    };
+    body.once("error", fail);
+    res.once("close", () => (res.writableFinished ? undefined : fail()));
+    body.once("end", resolve);
+    body.pipe(res, { end: false });
+  });
 }
 
 /** Counts Host headers without allocating (this runs for every request). */
