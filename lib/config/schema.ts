@@ -30,6 +30,8 @@ export interface ServerConfig {
   /** PEM certificate and key: the proxy and the API then speak HTTPS (reloaded on SIGHUP). */
   tls_cert: string;
   tls_key: string;
+  /** Failed registration proofs per minute one source may make before 429 (0: no limit). */
+  api_failures_per_minute: number;
   /** "managed": petit runs its own sshd; "system": petit adds a drop-in to the machine's sshd. */
   ssh_mode: "managed" | "system";
   /** System mode: the machine's main sshd_config, which must Include the drop-in folder. */
@@ -107,6 +109,7 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   trusted_proxies: { kind: "cidrs", default: [] },
   tls_cert: { kind: "string", default: "" },
   tls_key: { kind: "string", default: "" },
+  api_failures_per_minute: { kind: "integer", default: 60, min: 0, max: 1_000_000 },
   ssh_mode: { kind: "choice", default: "managed", choices: ["managed", "system"] },
   system_sshd_config: { kind: "string", default: "/etc/ssh/sshd_config" },
   system_dropin_dir: { kind: "string", default: "/etc/ssh/sshd_config.d" },

@@ -10,6 +10,7 @@ import { validateName } from "../names.ts";
 import { proofTokenId, type ProofChecker } from "../proof.ts";
 import { PROOF_HEADER } from "../constants.ts";
 import { parsePublicKey } from "../ssh/public-key.ts";
+import { RateLimiter } from "./rate-limit.ts";
 import { RegistrationError, type ClientRecord, type Registry } from "./registry.ts";
 
 /** What the API tells a client about how to reach the relay's sshd. */
@@ -30,6 +31,8 @@ export interface ApiOptions {
   domain: string;
   /** Port of the HTTP proxy, to give clients their full public URL. */
   httpPort: number;
+  /** Failed proofs one source address may make per minute before it gets 429 (0: no limit). */
+  failuresPerMinute?: number;
   /** Serve HTTPS with this key and certificate (PEM); the proxy then speaks HTTPS too. */
   tls?: { cert: string; key: string };
   log: (line: string) => void;
@@ -80,8 +83,16 @@ function publicUrl(host: string, port: number, https: boolean): string {
 
 /** Creates (but does not start) the registration API server. */
 export function createApiServer(options: ApiOptions): Server {
+  const limit = options.failuresPerMinute ?? 60;
+  // blocked() holds once a source has failed `limit` times: the next request gets 429.
+  const failures = new RateLimiter(limit - 1, 60_000);
   const server = createWebServer({ headersTimeout: 10_000, requestTimeout: 15_000 }, options.tls, async (req, res) => {
+    const source = req.socket.remoteAddress ?? "";
     try {
+      if (limit > 0 && failures.blocked(source)) {
+        res.setHeader("retry-after", String(failures.retryAfter(source)));
+        return sendJson(res, 429, { error: `too many failed registrations from ${source}; retry later` });
+      }
       if (req.method === "GET" && req.url === "/v1/health") return sendJson(res, 200, { ok: true });
       if (req.url !== "/v1/register") return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${req.url}` });
       if (req.method !== "POST") return sendJson(res, 405, { error: "use POST /v1/register" });
@@ -93,7 +104,8 @@ export function createApiServer(options: ApiOptions): Server {
       const body = await readBody(req, MAX_BODY);
       const why = options.proof.check(req.headers[PROOF_HEADER] as string | undefined, body);
       if (why) {
-        options.log(`registration refused from ${req.socket.remoteAddress}: ${why}`);
+        options.log(`registration refused from ${source}: ${why}`);
+        if (limit > 0) failures.hit(source);
         return sendJson(res, 401, { error: why });
       }
       const { key, name, tunnels } = parseRegistration(body);

@@ -117,7 +117,7 @@ export async function startServerDaemon(
     const hostKey = sshd.hostKey();
     const api = createApiServer({
       registry, proof: new ProofChecker((id) => tokens.lookup(id)), onEnrolled: (id) => (tokens.consume(id), metrics.registered()),
-      domain: config.domain, httpPort: config.http_port, tls, log,
+      domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
     await listen(api, config.listen, config.api_port, "the registration API");

@@ -4,9 +4,9 @@
  * its home, also when a test fails.
  * @module
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "smol-toml";
+import { parse, stringify } from "smol-toml";
 import { request } from "undici";
 import { makeHome, petit, petitOk, type Runtime } from "./petit.ts";
 import { freePort, freeRange } from "./ports.ts";
@@ -30,7 +30,9 @@ export interface Relay {
  * Initializes and starts a relay on free ports of 127.0.0.1, or of `listen`
  * (e.g. "0.0.0.0" for clients in a test's own network namespace).
  */
-export async function startRelay(options: { runtime?: Runtime; rangeSize?: number; listen?: string } = {}): Promise<Relay> {
+export async function startRelay(
+  options: { runtime?: Runtime; rangeSize?: number; listen?: string; config?: Record<string, unknown> } = {},
+): Promise<Relay> {
   const home = makeHome("relay");
   const size = options.rangeSize ?? 40;
   const run = { runtime: options.runtime };
@@ -46,6 +48,13 @@ export async function startRelay(options: { runtime?: Runtime; rangeSize?: numbe
         "--http-port", String(ports[0]), "--api-port", String(ports[1]), "--control-port", String(ports[2]),
         "--ssh-port", String(ports[3]), "--port-range", `${rangeFirst}-${rangeFirst + size - 1}`,
       ], run);
+      if (options.config) {
+        // Settings `server init` has no flag for: merged into [server] as a user would edit config.toml.
+        const file = join(home.dir, "config.toml");
+        const toml = parse(readFileSync(file, "utf8")) as { server: Record<string, unknown> };
+        Object.assign(toml.server, options.config);
+        writeFileSync(file, stringify(toml));
+      }
       await petitOk(home.dir, ["server", "up"], run);
       break;
     } catch (error) {

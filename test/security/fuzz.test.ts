@@ -48,7 +48,7 @@ describe("fuzzing the relay", () => {
 
   before(async () => {
     origin = await startOrigin("fuzz-origin");
-    relay = await startRelay({ rangeSize: 10 });
+    relay = await startRelay({ rangeSize: 10, config: { api_failures_per_minute: 0 } });
     client = await registerClient(relay, { name: "fuzzme", target: `127.0.0.1:${origin.port}` });
     await client.up();
   });
