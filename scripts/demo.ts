@@ -4,7 +4,7 @@
  * command; Ctrl-C stops everything and removes the demo's files.
  */
 import { execa } from "execa";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -72,13 +72,17 @@ try {
   process.stderr.write("Opening the tunnel (ssh -R, supervised)…\n");
   await petit(clientHome, "up");
   const url = `http://1001.localhost:${http}/`;
-  const res = await request(`http://127.0.0.1:${http}/`, { headers: { host: `1001.localhost:${http}` } });
+  // Visitors need the client's access token (petit status shows it; petit server access 1001 --public drops it).
+  const accessToken = /access_token = "([^"]+)"/.exec(readFileSync(join(clientHome, "config.toml"), "utf8"))?.[1] ?? "";
+  const res = await request(`http://127.0.0.1:${http}/`, {
+    headers: { host: `1001.localhost:${http}`, "proxy-authorization": `Bearer ${accessToken}` },
+  });
   const body = await res.body.text();
   process.stdout.write(`
 The private service is reachable through the relay:
 
   public URL:  ${url}   (also http://demo.localhost:${http}/)
-  try:         curl -H 'Host: 1001.localhost' http://127.0.0.1:${http}/
+  try:         curl -H 'Proxy-Authorization: Bearer ${accessToken}' ${url}
   answered:    ${res.statusCode} ${body.trim()}
 
   relay home:  ${relayHome}   (PETIT_HOME=${relayHome} npx tsx cli.ts server clients)
