@@ -1,0 +1,22 @@
+/**
+ * The README's first quick-start command: `npm run demo` brings up a relay, a
+ * client and a sample service, proves a proxied request, and cleans up.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execa } from "execa";
+import { existsSync } from "node:fs";
+import { ROOT } from "../helpers/petit.ts";
+
+test("the demo serves the sample service through the relay and removes its files", async () => {
+  const result = await execa(process.execPath, ["--import", "tsx", "scripts/demo.ts"], {
+    cwd: ROOT, env: { PETIT_DEMO_EXIT: "1" }, reject: false, timeout: 120_000, stdin: "ignore",
+  });
+  assert.equal(result.exitCode, 0, String(result.stderr));
+  assert.match(String(result.stdout), /answered: {4}200 Hello from the private service behind petit!/);
+  const curl = /try: +(curl -H 'Proxy-Authorization: Bearer \S+' http:\/\/1001\.localhost:\d+\/)/.exec(String(result.stdout));
+  assert.ok(curl, "the demo prints a ready curl command with the access token");
+  const homes = [...String(result.stdout).matchAll(/home: +(\S+)/g)].map((m) => m[1]);
+  assert.equal(homes.length, 2);
+  for (const home of homes) assert.equal(existsSync(home), false, `${home} is removed`);
+});
