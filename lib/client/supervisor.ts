@@ -229,9 +229,10 @@ export class TunnelSupervisor {
 
   /**
    * While `timer` waits, probes the relay; a probe that succeeds after one that
-   * failed retries now. `sawDown` when ssh itself just failed to reach the relay:
-   * an ssh that was still waiting on its TCP connect when the network came back
-   * then retries at the first probe instead of sleeping out its backoff.
+   * failed retries now, and a first probe that succeeds ends the probing.
+   * `sawDown` when ssh itself just failed to reach the relay: an ssh that was
+   * still waiting on its TCP connect when the network came back then retries
+   * at the first probe instead of sleeping out its backoff.
    */
   async #watchNetwork(timer: NodeJS.Timeout, probe: () => Promise<boolean>, sawDown: boolean): Promise<void> {
     while (this.#timer === timer && (this.#state === "retrying")) {
@@ -244,6 +245,11 @@ export class TunnelSupervisor {
         const jitter = Math.random() * 1_000;
         this.options.log(`tunnel: relay reachable again; retrying in ${(jitter / 1000).toFixed(1)} s`);
         this.#timer = setTimeout(() => this.#spawn(), jitter);
+        return;
+      } else {
+        // Reachable and not seen down: the timer retries. Probing on would only
+        // load the relay: each probe costs its sshd a fork and exec (~10 ms of
+        // CPU), and in a storm every waiting client would send one a second.
         return;
       }
       await new Promise((r) => setTimeout(r, 1_000));
