@@ -45,7 +45,11 @@ export function serverControlRoutes({ registry, presence, sshd, config, metrics,
   const view = (c: ClientRecord): AccessView => ({ id: c.id, name: c.name, ...c.access });
   return {
     "GET /v1/status": () => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length, ready: ready() }),
-    "GET /v1/clients": () => clientRows(registry, presence, config.domain, metrics && ((id) => metrics.view(id))),
+    "GET /v1/clients": async () => {
+      // Fresh, not the last periodic poll: a tunnel that just came up or went down shows at once.
+      await presence.refresh();
+      return clientRows(registry, presence, config.domain, metrics && ((id) => metrics.view(id)));
+    },
     "POST /v1/clients/:label/revoke": async ({ params }) => {
       const client = find(params.label);
       await registry.revoke(client.id);

@@ -18,7 +18,7 @@ export class PresenceMonitor {
   #since = new Map<number, string>();
   #timer: NodeJS.Timeout | undefined;
   #lastPersist = 0;
-  #polling = false;
+  #inflight: Promise<void> | undefined;
 
   constructor(private readonly registry: Registry, private readonly intervalMs = 1_000) {}
 
@@ -32,11 +32,20 @@ export class PresenceMonitor {
     clearInterval(this.#timer);
   }
 
-  /** Reads the listening ports once; persists last-seen times on changes and every 30 s. */
-  async poll(): Promise<void> {
-    if (this.#polling) return;
-    this.#polling = true;
-    const ports = await loopbackListeners().finally(() => (this.#polling = false));
+  /** Reads the listening ports once (joining a read under way); persists last-seen times on changes and every 30 s. */
+  poll(): Promise<void> {
+    this.#inflight ??= this.#read().finally(() => (this.#inflight = undefined));
+    return this.#inflight;
+  }
+
+  /** Reads the listening ports now: after any read under way, which may predate a change. */
+  async refresh(): Promise<void> {
+    await this.#inflight;
+    await this.poll();
+  }
+
+  async #read(): Promise<void> {
+    const ports = await loopbackListeners();
     let changed = false;
     const online: number[] = [];
     for (const client of this.registry.list()) {
