@@ -92,7 +92,8 @@ describe("core relay", () => {
     assert.equal(got.digest("hex"), want.digest("hex"));
   });
 
-  test("petit down makes the host answer 502, and petit up brings 200 back", async () => {
+  test("petit down makes the host answer 502 and the client offline, and petit up brings 200 and online back", async () => {
+    const online = async () => JSON.parse(await petitOk(relay.home, ["server", "clients", "--json"]))[0] as { online: boolean; online_since: string | null };
     await client.down();
     const down = await viaProxy(relay, `1001.${DOMAIN}`);
     assert.equal(down.status, 502);
@@ -100,8 +101,15 @@ describe("core relay", () => {
     const status = await petit(client.home, ["status", "--json"]);
     assert.equal(status.exitCode, 3);
     assert.equal(JSON.parse(String(status.stdout)).state, "stopped");
+    const gone = await online();
+    assert.equal(gone.online, false);
+    assert.equal(gone.online_since, null);
+    const upAt = Date.now();
     await client.up();
     assert.equal((await viaProxy(relay, `1001.${DOMAIN}`)).status, 200);
+    const back = await online();
+    assert.equal(back.online, true);
+    assert.ok(Date.parse(back.online_since!) >= upAt - 1_000, `online since ${back.online_since}, up at ${new Date(upAt).toISOString()}`);
   });
 
   test("petit up and petit down are idempotent", async () => {
