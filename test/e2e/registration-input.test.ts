@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { request } from "undici";
 import { makeProof } from "../../lib/proof.ts";
 import { killFromPidFile, startRelay, type Relay } from "../helpers/fixture.ts";
@@ -96,6 +97,48 @@ describe("registration input", () => {
 
   test("a 1 MB body is refused with 413 and changes nothing", async () => {
     await refused(() => post(`{"public_key":"${"A".repeat(1_000_000)}"}`), 413, /larger than 65536 bytes/);
+  });
+
+  test("a 1 MB chunked body (no Content-Length) is refused with 413, not a reset, and changes nothing", async () => {
+    await refused(async () => {
+      // 16 KiB at a time, as a client streaming its body would send it.
+      async function* chunks() {
+        yield '{"public_key":"';
+        for (let i = 0; i < 64; i++) yield "A".repeat(16 * 1024);
+        yield '"}';
+      }
+      const res = await request(`${relay.apiUrl}/v1/register`, {
+        method: "POST", body: Readable.from(chunks()), headersTimeout: 10_000, bodyTimeout: 10_000,
+        headers: { "content-type": "application/json", "x-petit-proof": makeProof(relay.token, "x") },
+      });
+      const json = (await res.body.json()) as Record<string, unknown>;
+      return { status: res.statusCode, error: String(json.error), json };
+    }, 413, /larger than 65536 bytes/);
+  });
+
+  test("a chunked body that never ends gets its 413, and the connection is cut about 2 s later", async () => {
+    const socket = connect({ host: "127.0.0.1", port: relay.apiPort });
+    let answer = "";
+    socket.setEncoding("utf8").on("data", (text: string) => (answer += text));
+    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+    socket.on("error", () => undefined);
+    socket.write(`POST /v1/register HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nx-petit-proof: x\r\n\r\n`);
+    // 4 KiB every 20 ms, for at most 15 s: a sender that would go on for ever.
+    const chunk = `1000\r\n${"A".repeat(4096)}\r\n`;
+    const started = Date.now();
+    let answeredAt = 0;
+    while (!socket.destroyed && Date.now() - started < 15_000) {
+      if (!answeredAt && answer.includes("\r\n\r\n")) answeredAt = Date.now();
+      socket.write(chunk);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const closedAt = await closed;
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.match(answer, /larger than 65536 bytes/);
+    assert.ok(answeredAt > 0, "the 413 came before the connection was cut");
+    const lingered = closedAt - answeredAt;
+    assert.ok(lingered >= 1_000 && lingered < 5_000, `cut ${lingered} ms after the 413`);
+    await stillServes();
   });
 
   test("a public_key of 5 is refused with 400 and changes nothing", async () => {
