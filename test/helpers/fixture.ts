@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "smol-toml";
 import { request } from "undici";
-import { makeHome, petit, petitOk, type Runtime } from "./petit.ts";
+import { makeHome, petit, petitOk, type Account, type RunOptions, type Runtime } from "./petit.ts";
 import { freePort, freeRange } from "./ports.ts";
 
 export const DOMAIN = "petit.test";
@@ -28,14 +28,15 @@ export interface Relay {
 
 /**
  * Initializes and starts a relay on free ports of 127.0.0.1, or of `listen`
- * (e.g. "0.0.0.0" for clients in a test's own network namespace).
+ * (e.g. "0.0.0.0" for clients in a test's own network namespace); run by
+ * account `as` (e.g. an unprivileged one) instead of the test's own.
  */
 export async function startRelay(
-  options: { runtime?: Runtime; rangeSize?: number; listen?: string; config?: Record<string, unknown> } = {},
+  options: { runtime?: Runtime; rangeSize?: number; listen?: string; config?: Record<string, unknown>; as?: Account } = {},
 ): Promise<Relay> {
-  const home = makeHome("relay");
+  const home = makeHome("relay", options.as);
   const size = options.rangeSize ?? 40;
-  const run = { runtime: options.runtime };
+  const run: RunOptions = { runtime: options.runtime, as: options.as };
   let ports: number[] = [];
   let rangeFirst = 0;
   // Other tests run at the same time: a port found free can be taken before the relay binds it. Try fresh ones.
@@ -53,12 +54,13 @@ export async function startRelay(
         const file = join(home.dir, "config.toml");
         const toml = parse(readFileSync(file, "utf8")) as { server: Record<string, unknown> };
         Object.assign(toml.server, options.config);
+        // Rewritten in place, so it keeps its owner.
         writeFileSync(file, stringify(toml));
       }
       await petitOk(home.dir, ["server", "up"], run);
       break;
     } catch (error) {
-      await stopRelayHome(home.dir);
+      await stopRelayHome(home.dir, run);
       if (attempt < 3 && /EADDRINUSE/.test(String(error))) continue;
       home.remove();
       throw error;
@@ -70,14 +72,14 @@ export async function startRelay(
     home: home.dir, httpPort, apiPort, controlPort, sshPort, rangeFirst, token,
     apiUrl: `http://127.0.0.1:${apiPort}`,
     async stop() {
-      await stopRelayHome(home.dir);
+      await stopRelayHome(home.dir, run);
       home.remove();
     },
   };
 }
 
-async function stopRelayHome(home: string): Promise<void> {
-  await petit(home, ["server", "down"]);
+async function stopRelayHome(home: string, run: RunOptions): Promise<void> {
+  await petit(home, ["server", "down"], run);
   killFromPidFile(join(home, "server/serverd.pid"));
   killFromPidFile(join(home, "server/sshd.pid"));
 }

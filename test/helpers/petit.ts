@@ -4,7 +4,7 @@
  * @module
  */
 import { execa, type Result } from "execa";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -25,20 +25,42 @@ export function petitCommand(runtime: Runtime = (process.env.PETIT_TEST_RUNTIME 
   }
 }
 
+/** An account other than the test's own, to run petit as (see test/helpers/test-user.ts). */
+export interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
 /**
  * Makes a fresh PETIT_HOME. sshd's StrictModes refuses key files below a
- * world-writable folder such as /tmp, so homes live under ~/.cache.
+ * world-writable folder such as /tmp, so homes live under ~/.cache — of
+ * `owner` when given, owned by it.
  */
-export function makeHome(label: string): { dir: string; remove(): void } {
-  const base = process.env.PETIT_TEST_DIR ?? join(homedir(), ".cache", "petit-test");
+export function makeHome(label: string, owner?: Account): { dir: string; remove(): void } {
+  const base = owner ? join(owner.home, ".cache", "petit-test") : process.env.PETIT_TEST_DIR ?? join(homedir(), ".cache", "petit-test");
   mkdirSync(base, { recursive: true, mode: 0o700 });
   const dir = mkdtempSync(join(base, `${label}-`));
+  if (owner) {
+    for (const path of [join(owner.home, ".cache"), base, dir]) chownSync(path, owner.uid, owner.gid);
+  }
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** How `petit` runs: runtime, timeout, extra environment, and the account to run as (root only). */
+export interface RunOptions {
+  runtime?: Runtime;
+  timeout?: number;
+  env?: Record<string, string>;
+  as?: Account;
+}
+
 /** Runs `petit ...args` with PETIT_HOME=`home`; never throws on a non-zero exit. */
-export function petit(home: string, args: string[], options: { runtime?: Runtime; timeout?: number; env?: Record<string, string> } = {}): Promise<Result> {
-  const [program, prefix] = petitCommand(options.runtime);
+export function petit(home: string, args: string[], options: RunOptions = {}): Promise<Result> {
+  const [petitProgram, petitPrefix] = petitCommand(options.runtime);
+  // runuser keeps the environment (PETIT_HOME) and drops to the account's uid, gid and groups.
+  const [program, prefix] = options.as ? ["runuser", ["-u", options.as.name, "--", petitProgram, ...petitPrefix]] : [petitProgram, petitPrefix];
   return execa(program, [...prefix, ...args], {
     cwd: ROOT,
     env: { PETIT_HOME: home, NO_COLOR: "1", ...options.env },
@@ -49,7 +71,7 @@ export function petit(home: string, args: string[], options: { runtime?: Runtime
 }
 
 /** Like `petit` but throws with both output streams when the exit code is not 0. */
-export async function petitOk(home: string, args: string[], options: Parameters<typeof petit>[2] = {}): Promise<string> {
+export async function petitOk(home: string, args: string[], options: RunOptions = {}): Promise<string> {
   const result = await petit(home, args, options);
   if (result.exitCode !== 0) {
     throw new Error(`petit ${args.join(" ")} exited ${result.exitCode}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
