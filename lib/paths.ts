@@ -42,6 +42,8 @@ export function clientPaths(home: string) {
     daemonPid: join(dir, "clientd.pid"),
     sshPid: join(dir, "ssh.pid"),
     daemonLog: join(dir, "clientd.log"),
+    /** Present while the tunnel is paused (petit pause), so the pause outlives a restart of the daemon. */
+    paused: join(dir, "paused"),
   };
 }
 

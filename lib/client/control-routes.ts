@@ -24,6 +24,8 @@ export interface ClientControlContext {
   apply: (config: ClientConfig) => Promise<void>;
   /** Ends the daemon (as `petit down` would). */
   shutdown: () => void;
+  /** Records whether the tunnel is paused, so a restarted daemon stays paused. */
+  rememberPause: (paused: boolean) => void;
 }
 
 /** The settings the console may change, and how each is checked. */
@@ -31,14 +33,24 @@ const EDITABLE = ["target"] as const;
 
 /** Returns the client daemon's control routes. */
 export function clientControlRoutes(context: ClientControlContext): ControlRoutes {
-  const { supervisor, status, logs } = context;
+  const { supervisor, status, logs, rememberPause } = context;
+  const resume = () => {
+    rememberPause(false);
+    supervisor.resume();
+    return status();
+  };
   return {
     "GET /v1/status": status,
-    "POST /v1/pause": async () => (await supervisor.pause(), status()),
-    "POST /v1/resume": () => (supervisor.resume(), status()),
+    "POST /v1/pause": async () => {
+      // Recorded first: a daemon that dies while pausing must come back paused.
+      rememberPause(true);
+      await supervisor.pause();
+      return status();
+    },
+    "POST /v1/resume": resume,
     "POST /v1/start": () => {
-      if (supervisor.status().state === "paused") supervisor.resume();
-      else supervisor.retryNow();
+      if (supervisor.status().state === "paused") return resume();
+      supervisor.retryNow();
       return status();
     },
     "POST /v1/stop": () => {

@@ -3,7 +3,7 @@
  * port: status, pause and resume, the web console and /metrics.
  * @module
  */
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { canConnect } from "../net.ts";
 import type { ClientConfig } from "../config/schema.ts";
@@ -82,6 +82,10 @@ export async function startClientDaemon(
         await supervisor.update(sshArgs(next, paths));
       },
       shutdown: () => process.kill(process.pid, "SIGTERM"),
+      rememberPause: (paused) => {
+        if (paused) writeFileAtomic(paths.paused, `${new Date().toISOString()}\n`, 0o644);
+        else rmSync(paths.paused, { force: true });
+      },
     }),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
   }, log, consoleHooks({
@@ -93,8 +97,10 @@ export async function startClientDaemon(
   await listen(control, "127.0.0.1", config.control_port, "the client command port");
   const releasePid = claimPidFile(paths.daemonPid);
   killOrphanSsh(paths, log);
-  supervisor.start();
+  const pausedSince = readPausedSince(paths);
+  supervisor.start({ paused: pausedSince !== undefined });
   log(`petit-clientd ${process.pid}: tunnel ${config.ssh_host}:${config.ssh_port} port ${config.port} → ${config.target}`);
+  if (pausedSince !== undefined) log(`tunnel: paused since ${pausedSince || "an unknown time"} (petit pause); "petit resume" brings it back`);
   return {
     supervisor,
     async stop() {
@@ -103,6 +109,16 @@ export async function startClientDaemon(
       releasePid();
     },
   };
+}
+
+/** When the tunnel was paused (the marker's content; "" if unreadable), or undefined when it is not paused. */
+function readPausedSince(paths: ClientPaths): string | undefined {
+  if (!existsSync(paths.paused)) return undefined;
+  try {
+    return readFileSync(paths.paused, "utf8").trim();
+  } catch {
+    return "";
+  }
 }
 
 /** Returns ssh's arguments for `config`: one -R per service, all on one connection. */

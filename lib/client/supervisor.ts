@@ -63,10 +63,12 @@ export class TunnelSupervisor {
 
   constructor(private readonly options: SupervisorOptions) {}
 
-  /** Starts the first attempt. */
-  start(): void {
+  /** Starts the first attempt, or (`paused`) waits in state "paused" for resume(). */
+  start(options: { paused?: boolean } = {}): void {
     if (this.#state !== "stopped") return;
-    this.#spawn();
+    if (!options.paused) return this.#spawn();
+    this.#state = "paused";
+    this.#emit();
   }
 
   /**

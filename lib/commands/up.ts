@@ -12,9 +12,9 @@ export class UpCommand extends PetitCommand {
     category: "Client",
     description: "Start the tunnel and wait until it is up",
     details: `
-      Starts petit-clientd, which runs and supervises \`ssh -R\` to the relay, and returns once the tunnel is established. When it already runs and is connected, exits 0 (quietly with \`--quiet\`), so cron can run it every minute.
+      Starts petit-clientd, which runs and supervises \`ssh -R\` to the relay, and returns once the tunnel is established. When it already runs and is connected, exits 0 (quietly with \`--quiet\`), so cron can run it every minute. A tunnel paused with \`petit pause\` stays paused, even across restarts of the daemon, until \`petit resume\`.
 
-      Exit codes: 0 connected; 1 bad command or config, or the daemon could not start; 3 not connected within \`client.up_timeout\` seconds (the daemon keeps trying); 4 the relay refused this client (key revoked or host key changed) and a person must act.
+      Exit codes: 0 connected (or paused on purpose); 1 bad command or config, or the daemon could not start; 3 not connected within \`client.up_timeout\` seconds (the daemon keeps trying); 4 the relay refused this client (key revoked or host key changed) and a person must act.
     `,
     examples: [["Start the tunnel", "$0 up"], ["From cron", "* * * * * $0 up --quiet"], ["Under systemd", "$0 up --foreground"]],
   });
@@ -53,6 +53,11 @@ export class UpCommand extends PetitCommand {
       status = await fetchClientStatus(config, paths).catch(() => undefined);
       if (status?.state === "connected") {
         if (!this.quiet) this.out(`Tunnel up: ${config.public_url} → ${config.target}`);
+        return UP_EXIT.connected;
+      }
+      // The pause outlived the daemon (see "petit pause"): still a person's decision.
+      if (status?.state === "paused") {
+        if (!this.quiet) this.out(`petit-clientd is up; the tunnel stays paused on purpose: "petit resume" brings it back`);
         return UP_EXIT.connected;
       }
       // A refusal does not clear by waiting: report it at once.

@@ -36,7 +36,7 @@ function clientRoutes() {
   const applied: ClientConfig[] = [];
   const routes = clientControlRoutes({
     supervisor: {} as TunnelSupervisor, status: () => ({}), logs: new LogRing(), config: () => config, configFile: file,
-    apply: async (next) => void applied.push((config = next)), shutdown: () => undefined,
+    apply: async (next) => void applied.push((config = next)), shutdown: () => undefined, rememberPause: () => undefined,
   });
   return { file, routes, applied };
 }
