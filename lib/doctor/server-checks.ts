@@ -13,6 +13,7 @@ import { runProgram } from "./probe.ts";
 import { restartFix, type ServerContext } from "./server-context.ts";
 import { serverFileChecks } from "./server-files.ts";
 import { serverPortChecks } from "./server-ports.ts";
+import { checkSystemSshdConfig, checkTunnelAccount } from "./server-system-sshd.ts";
 
 const INSTALL_SSHD = "apt-get install openssh-server (or set server.sshd_path)";
 
@@ -29,8 +30,12 @@ export async function checkSshd(context: ServerContext): Promise<Finding> {
   return finding;
 }
 
-/** `sshd -t -f server/sshd_config` (5 s) accepts the generated config, when it exists. */
+/**
+ * `sshd -t -f server/sshd_config` (5 s) accepts the generated config, when it
+ * exists; in system sshd mode, the machine's sshd applies petit's drop-in.
+ */
 export async function checkSshdConfig(context: ServerContext): Promise<Finding> {
+  if (context.config.ssh_mode === "system") return checkSystemSshdConfig(context);
   const file = context.paths.sshdConfig;
   if (!existsSync(file)) return warn(`"${file}" does not exist yet`, "petit server up (it writes the file and checks it with sshd -t)");
   const test = await runProgram(context.sshdPath!, ["-t", "-f", file], 5_000);
@@ -76,6 +81,7 @@ export async function checkServerDaemon(context: ServerContext): Promise<Finding
 export const serverChecks: Check<ServerContext>[] = [
   { name: "sshd", run: checkSshd },
   { name: "sshd-config", needs: ["sshd"], run: checkSshdConfig },
+  { name: "tunnel-account", run: checkTunnelAccount },
   { name: "daemon", run: checkServerDaemon },
   ...serverPortChecks,
   ...serverFileChecks,

@@ -7,6 +7,8 @@ import type { ServerPaths } from "../paths.ts";
 import { readPidFile } from "../proc.ts";
 import { runningSshd } from "../server/sshd.ts";
 import { descendantsOf } from "../server/stale-ports.ts";
+import { accountProcesses, uidOf } from "../server/system-sshd-query.ts";
+import { rootTunnelUser } from "../server/tunnel-user.ts";
 import { readListeners, type Listener } from "./listeners.ts";
 
 /** Settings and files of the relay being checked, plus what earlier checks learned. */
@@ -21,11 +23,13 @@ export interface ServerContext {
   sshdPath?: string;
   /** What petit-serverd answered on its control port, when it runs. */
   running?: { pid: number; sshd_pid: number | null };
+  /** In system sshd mode: the machine's sshd listener, found by the "sshd-config" check. */
+  systemSshdPid?: number;
   /** This machine's listening sockets, read once: /proc/net/tcp can be megabytes on a busy relay. */
   listeners?: Listener[];
 }
 
-/** petit's own processes on the relay: petit-serverd, its sshd, and sshd's sessions. */
+/** petit's own processes on the relay: petit-serverd, its sshd (the system's, in system mode), and the tunnel sessions. */
 export interface PetitProcesses {
   serverd: number | undefined;
   sshd: number | undefined;
@@ -34,8 +38,14 @@ export interface PetitProcesses {
 }
 
 /** Finds petit's processes from the control port's answer or, when the relay is down, from the pid files. */
-export function petitProcesses({ running, paths }: ServerContext): PetitProcesses {
+export function petitProcesses({ running, paths, config, systemSshdPid }: ServerContext): PetitProcesses {
   const serverd = running?.pid ?? readPidFile(paths.daemonPid);
+  if (config.ssh_mode === "system") {
+    // The machine's sshd also serves admins: only the tunnel account's processes are petit's sessions.
+    const sshd = running?.sshd_pid ?? systemSshdPid;
+    const uid = uidOf(rootTunnelUser(config.tunnel_user));
+    return { serverd, sshd, sessions: new Set(sshd && uid !== undefined ? accountProcesses(sshd, uid) : []) };
+  }
   const sshd = running?.sshd_pid ?? runningSshd(paths.sshdPid, paths.sshdConfig);
   return { serverd, sshd, sessions: new Set(sshd ? descendantsOf(sshd) : []) };
 }

@@ -69,7 +69,7 @@ export async function installDropIn(
     if (createdDir) removeDirIfEmpty(dir);
   };
   try {
-    await checkConfig(target, text, settings.user);
+    await verifyDropIn(target, text, settings.user);
   } catch (error) {
     undo();
     const undone = previous === undefined ? "petit removed its drop-in again" : "petit restored its drop-in's previous content";
@@ -100,11 +100,11 @@ export async function removeDropIn(target: DropInTarget, removeDir: boolean): Pr
 }
 
 /**
- * `sshd -t` must accept the whole config, and `sshd -T` for a login of
- * `user` must show every directive of the drop-in: an earlier Match block
- * or Include could otherwise override them silently.
+ * Throws unless `sshd -t` accepts the whole config and `sshd -T` for a login
+ * of `user` shows every directive of the drop-in `text`: an earlier Match
+ * block or Include could otherwise override them silently.
  */
-async function checkConfig(target: DropInTarget, text: string, user: string): Promise<void> {
+export async function verifyDropIn(target: DropInTarget, text: string, user: string): Promise<void> {
   const test = await execa(target.sshdPath, ["-t", "-f", target.mainConfig], { reject: false, stdin: "ignore" });
   if (test.exitCode !== 0) {
     throw new Error(`sshd refused "${target.mainConfig}" with petit's drop-in "${target.dropIn}": ` +

@@ -97,12 +97,17 @@ export function uidOf(user: string): number | undefined {
  */
 export async function endAccountSessions(sshdPid: number, uid: number): Promise<number[]> {
   if (uid === 0) throw new Error("Refusing to end root's sessions under the system sshd");
-  const pids = descendantsOf(sshdPid).filter((pid) => realUid(pid) === uid);
+  const pids = accountProcesses(sshdPid, uid);
   for (const pid of pids) signal(pid, "SIGTERM");
   const deadline = Date.now() + 3_000;
   while (pids.some(isAlive) && Date.now() < deadline) await sleep(50);
   for (const pid of pids) if (isAlive(pid)) signal(pid, "SIGKILL");
   return pids;
+}
+
+/** The processes of account `uid` below the sshd listener `sshdPid`: that account's sessions. */
+export function accountProcesses(sshdPid: number, uid: number): number[] {
+  return descendantsOf(sshdPid).filter((pid) => realUid(pid) === uid);
 }
 
 function realUid(pid: number): number | undefined {

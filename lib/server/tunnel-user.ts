@@ -24,7 +24,7 @@ export async function ensureTunnelUser(configured: string, log: (line: string) =
     }
     return current;
   }
-  const name = configured || DEFAULT_TUNNEL_USER;
+  const name = rootTunnelUser(configured);
   if (name === "root") return name;
   const entry = passwdEntry(name);
   if (!entry) {
@@ -32,12 +32,22 @@ export async function ensureTunnelUser(configured: string, log: (line: string) =
     await run("useradd", ["--system", "--no-create-home", "--home-dir", "/", "--shell", "/bin/sh", name]);
   }
   // useradd locks the password ("!"); with UsePAM no, sshd refuses locked accounts. "*" means no password, not locked.
-  if (shadowPassword(name)?.startsWith("!")) await run("usermod", ["-p", "*", name]);
+  if (accountLocked(name)) await run("usermod", ["-p", "*", name]);
   return name;
 }
 
 function passwdEntry(name: string): string | undefined {
   return readFileSync("/etc/passwd", "utf8").split("\n").find((line) => line.startsWith(`${name}:`));
+}
+
+/** Tells whether account `name` is locked (password field "!…"), which sshd refuses with UsePAM no; false when unreadable. */
+export function accountLocked(name: string): boolean {
+  return shadowPassword(name)?.startsWith("!") ?? false;
+}
+
+/** The account tunnels use under a root relay: server.tunnel_user, else the dedicated one. */
+export function rootTunnelUser(configured: string): string {
+  return configured || DEFAULT_TUNNEL_USER;
 }
 
 function shadowPassword(name: string): string | undefined {

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execa } from "execa";
 import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createNetServer, type Server } from "node:net";
@@ -120,7 +121,7 @@ describe("petit doctor", () => {
     assert.deepEqual(server.rows.filter((r) => r.status !== "ok"), []);
     assert.equal(server.exitCode, 0);
     assert.deepEqual(server.rows.map((r) => r.check), [
-      "config", "sshd", "sshd-config", "daemon", "port-http", "port-api", "port-control", "port-ssh", "port-range", "files", "registry",
+      "config", "sshd", "sshd-config", "tunnel-account", "daemon", "port-http", "port-api", "port-control", "port-ssh", "port-range", "files", "registry",
     ]);
     assert.ok(server.rows.every((r) => r.role === "server" && r.fix === null));
 
@@ -336,6 +337,28 @@ describe("petit doctor", () => {
       assert.equal(row.status, "fail");
       assert.match(row.message, /^sshd -t refuses ".*sshd_config": .*Bad configuration option: NoSuchOption/);
       assert.match(row.fix!, /^petit server restart \(it regenerates the file/);
+    });
+  });
+
+  test("a locked tunnel account fails the tunnel-account check with usermod; a missing one warns that the relay creates it", { skip: process.getuid?.() !== 0 && "needs root (a relay run by root picks a tunnel account)" }, async () => {
+    assert.equal((await doctor(relay.home)).row("server", "tunnel-account").status, "ok");
+    const locked = `petit-dl-${process.pid}`;
+    // useradd leaves the password locked ("!"), which sshd refuses with UsePAM no.
+    await execa("useradd", ["--system", "--no-create-home", "--shell", "/bin/sh", locked]);
+    try {
+      await withConfig(relay.home, (c) => (c.server.tunnel_user = locked), async (args) => {
+        const row = (await doctor(relay.home, args)).row("server", "tunnel-account");
+        assert.equal(row.status, "fail");
+        assert.match(row.message, new RegExp(`"${locked}" is locked`));
+        assert.match(row.fix!, new RegExp(`^usermod -p '\\*' ${locked}`));
+      });
+    } finally {
+      await execa("userdel", [locked]);
+    }
+    await withConfig(relay.home, (c) => (c.server.tunnel_user = locked), async (args) => {
+      const row = (await doctor(relay.home, args)).row("server", "tunnel-account");
+      assert.equal(row.status, "warn");
+      assert.match(row.message, /does not exist/);
     });
   });
 

@@ -198,6 +198,43 @@ describe("system sshd mode", { skip, timeout: 240_000 }, () => {
     }
   });
 
+  test("petit doctor checks the system sshd: its drop-in applied, its MaxStartups, the tunnel account; a missing Include fails with the line to add", async () => {
+    const doctor = async () => {
+      const result = await petit(home.dir, ["doctor", "--json"]);
+      const rows = JSON.parse(String(result.stdout)) as { check: string; status: string; message: string; fix: string | null }[];
+      const row = (check: string) => rows.find((r) => r.check === check)!;
+      return { exitCode: result.exitCode, rows, row };
+    };
+    const mainText = readFileSync(mainConfig, "utf8");
+    try {
+      const first = await doctor();
+      assert.deepEqual(first.rows.filter((r) => r.status === "fail"), []);
+      assert.equal(first.exitCode, 0);
+      // The test tree keeps sshd's default MaxStartups: applied, but a storm would be refused.
+      assert.equal(first.row("sshd-config").status, "warn");
+      assert.match(first.row("sshd-config").message, new RegExp(`pid ${sshdPid}\\) applies petit's drop-in, but keeps MaxStartups 10:30:100`));
+      assert.match(first.row("sshd-config").fix!, /MaxStartups 1000:30:2000/);
+      assert.equal(first.row("tunnel-account").status, "ok");
+      assert.match(first.row("tunnel-account").message, new RegExp(`"${user}"`));
+      assert.match(first.row("port-ssh").message, new RegExp(`held by petit \\(sshd pid ${sshdPid}\\)`));
+      assert.equal(first.row("port-range").status, "ok");
+
+      writeFileSync(mainConfig, `${mainText}MaxStartups 1000:30:2000\n`);
+      const tuned = await doctor();
+      assert.equal(tuned.row("sshd-config").status, "ok", tuned.row("sshd-config").message);
+      assert.match(tuned.row("sshd-config").message, /includes ".*50-petit\.conf" and applies all of it/);
+
+      writeFileSync(mainConfig, mainText.replace(/^Include .*\n/m, ""));
+      const broken = await doctor();
+      assert.equal(broken.exitCode, 1);
+      assert.equal(broken.row("sshd-config").status, "fail");
+      assert.match(broken.row("sshd-config").message, /does not include petit's drop-in/);
+      assert.ok(broken.row("sshd-config").fix!.includes(`add "Include ${etc}/sshd_config.d/*.conf" near the top of "${mainConfig}"`), broken.row("sshd-config").fix!);
+    } finally {
+      writeFileSync(mainConfig, mainText);
+    }
+  });
+
   test("a drop-in sshd -t refuses is rolled back, and sshd keeps running with the old one", async () => {
     const previous = readFileSync(dropIn, "utf8") + "# a line the rollback must keep\n";
     writeFileSync(dropIn, previous);
