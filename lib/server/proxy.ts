@@ -19,7 +19,7 @@ import { countedBody, type ClientCounters, type ProxyMetrics } from "./metrics.t
 import { admit, describeTunnelError } from "./proxy-admit.ts";
 import { buildForwardedHeaders } from "./proxy-headers.ts";
 import { connectThroughTunnel, upgradeThroughTunnel } from "./proxy-raw.ts";
-import type { Access } from "./registry.ts";
+import type { Access } from "./registry-records.ts";
 import type { VisitorGate } from "./visitor-auth.ts";
 
 /** A tunnel the proxy can reach. */
