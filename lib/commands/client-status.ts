@@ -1,5 +1,6 @@
 /**
- * Asking the client daemon for its status, shared by up, status and down.
+ * Calling the client daemon's control API, shared by up, status, down, pause
+ * and resume.
  * @module
  */
 import type { ClientStatus } from "../client/daemon.ts";
@@ -8,11 +9,21 @@ import { callControl } from "../daemon/control-client.ts";
 import type { ClientPaths } from "../paths.ts";
 import { readSecret } from "../secrets.ts";
 
-/** Returns the running daemon's status, or undefined when no daemon answers. */
-export async function fetchClientStatus(config: ClientConfig, paths: ClientPaths): Promise<ClientStatus | undefined> {
+/**
+ * Calls `path` on the running daemon (with its control secret) and returns
+ * the status it answers with, or undefined when no daemon answers.
+ */
+export async function callClientDaemon(
+  config: ClientConfig, paths: ClientPaths, path: string, init?: { method?: "GET" | "POST"; timeout?: number },
+): Promise<ClientStatus | undefined> {
   const secret = readSecret(paths.controlSecret);
   if (!secret) return undefined;
-  return callControl<ClientStatus>({ port: config.control_port, secret }, "/v1/status");
+  return callControl<ClientStatus>({ port: config.control_port, secret }, path, init);
+}
+
+/** Returns the running daemon's status, or undefined when no daemon answers. */
+export function fetchClientStatus(config: ClientConfig, paths: ClientPaths): Promise<ClientStatus | undefined> {
+  return callClientDaemon(config, paths, "/v1/status");
 }
 
 /** Exit codes of `petit up`, documented in the README. */

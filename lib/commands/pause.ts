@@ -1,8 +1,6 @@
 import { Command } from "clipanion";
-import type { ClientStatus } from "../client/daemon.ts";
-import { callControl } from "../daemon/control-client.ts";
-import { readSecret } from "../secrets.ts";
 import { PetitCommand } from "./base.ts";
+import { callClientDaemon } from "./client-status.ts";
 
 /** `petit pause`: stop the tunnel's ssh, keep the daemon. */
 export class PauseCommand extends PetitCommand {
@@ -15,9 +13,7 @@ export class PauseCommand extends PetitCommand {
   });
 
   async execute(): Promise<number> {
-    const config = this.clientConfig();
-    const secret = readSecret(this.clientPaths.controlSecret);
-    const status = secret ? await callControl<ClientStatus>({ port: config.control_port, secret }, "/v1/pause", { method: "POST", timeout: 10_000 }) : undefined;
+    const status = await callClientDaemon(this.clientConfig(), this.clientPaths, "/v1/pause", { method: "POST", timeout: 10_000 });
     this.out(status ? `Tunnel paused (petit-clientd ${status.pid} keeps running; "petit resume" brings it back)` : "petit-clientd is not running: nothing to pause");
     return 0;
   }

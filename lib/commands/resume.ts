@@ -1,8 +1,6 @@
 import { Command } from "clipanion";
-import type { ClientStatus } from "../client/daemon.ts";
-import { callControl } from "../daemon/control-client.ts";
-import { readSecret } from "../secrets.ts";
 import { PetitCommand } from "./base.ts";
+import { callClientDaemon } from "./client-status.ts";
 
 /** `petit resume`: end a pause; ssh starts again. */
 export class ResumeCommand extends PetitCommand {
@@ -15,9 +13,7 @@ export class ResumeCommand extends PetitCommand {
   });
 
   async execute(): Promise<number> {
-    const config = this.clientConfig();
-    const secret = readSecret(this.clientPaths.controlSecret);
-    const status = secret ? await callControl<ClientStatus>({ port: config.control_port, secret }, "/v1/resume", { method: "POST" }) : undefined;
+    const status = await callClientDaemon(this.clientConfig(), this.clientPaths, "/v1/resume", { method: "POST" });
     if (!status) {
       this.err(`petit-clientd is not running: start it with "petit up"`);
       return 1;

@@ -1,10 +1,8 @@
-import { Command, Option } from "clipanion";
-import { readSecret } from "../secrets.ts";
-import { loginLink, showLoginLink } from "../ui/login-link.ts";
-import { PetitCommand } from "./base.ts";
+import { Command } from "clipanion";
+import { UiCommandBase, type UiDaemon } from "./ui-base.ts";
 
 /** `petit ui`: a login link to the client's web console. */
-export class UiCommand extends PetitCommand {
+export class UiCommand extends UiCommandBase {
   static override paths = [["ui"]];
   static override usage = Command.Usage({
     category: "Client",
@@ -13,17 +11,8 @@ export class UiCommand extends PetitCommand {
     examples: [["Print the link", "$0 ui"], ["Open it in the desktop's browser", "$0 ui --open"]],
   });
 
-  open = Option.Boolean("--open", false, { description: "Also open it with xdg-open" });
-
-  async execute(): Promise<number> {
+  daemon(): UiDaemon {
     const config = this.clientConfig();
-    const secret = readSecret(this.clientPaths.controlSecret);
-    const link = secret ? await loginLink({ port: config.control_port, secret }) : undefined;
-    if (!link) {
-      this.err(`petit-clientd is not running on 127.0.0.1:${config.control_port}: start it with "petit up"`);
-      return 1;
-    }
-    await showLoginLink(link, this.open, (line) => this.out(line), (line) => this.err(line));
-    return 0;
+    return { port: config.control_port, secretFile: this.clientPaths.controlSecret, name: "petit-clientd", startCommand: "petit up" };
   }
 }

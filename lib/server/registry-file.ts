@@ -6,7 +6,7 @@
 import { FIRST_CLIENT_ID } from "../constants.ts";
 import { readFileIfExists } from "../fs-atomic.ts";
 import { parsePublicKey } from "../ssh/public-key.ts";
-import type { ClientRecord } from "./registry.ts";
+import type { ClientRecord } from "./registry-records.ts";
 
 /** Reads the registry at `file` (a missing file is an empty registry); throws naming the file and the bad record. */
 export function readRegistryFile(file: string): { clients: ClientRecord[]; nextId: number } {

@@ -1,62 +1,30 @@
 /**
  * The relay's durable list of clients: who is registered, with which key,
  * on which port. It is the one seam between the SSH side (which writes it and
- * derives authorized_keys from it) and the proxy (which reads it).
+ * derives authorized_keys from it) and the proxy (which reads it). This file
+ * owns the state and its writes; the records, the name checks and the port
+ * allocation are pure, in registry-records.ts, registry-checks.ts and
+ * registry-ports.ts (re-exported here).
  * @module
  */
-import { randomBytes } from "node:crypto";
 import { FIRST_CLIENT_ID } from "../constants.ts";
 import { dirname } from "node:path";
 import { removeStaleTempFiles, writeFileAtomic } from "../fs-atomic.ts";
 import { renderAuthorizedKeys } from "../ssh/authorized-keys.ts";
 import type { PublicKey } from "../ssh/public-key.ts";
+import { checkNames, RegistrationError } from "./registry-checks.ts";
 import { readRegistryFile } from "./registry-file.ts";
+import { assignTunnelPorts, findFreePort } from "./registry-ports.ts";
+import {
+  applyAccessChange, buildClientRecord, newAccess, portsOf,
+  type AccessChange, type ClientRecord, type RouteRecord,
+} from "./registry-records.ts";
 
-/** One registered client. */
-export interface ClientRecord {
-  id: number;
-  name: string;
-  port: number;
-  key: PublicKey;
-  created: string;
-  last_seen: string | null;
-  /** Who may reach this client's service through the proxy. */
-  access: Access;
-  /** Further services of this client, each with its own name and relay port, on the same ssh connection. */
-  tunnels?: TunnelRecord[];
-}
-
-/** One extra service of a client: reached at `<name>.<domain>`. */
-export interface TunnelRecord {
-  name: string;
-  port: number;
-}
-
-/** Where a label leads: the client and one of its relay ports. */
-export interface RouteRecord {
-  client: ClientRecord;
-  port: number;
-}
-
-/** Returns every relay port of `client`: the main one first. */
-export function portsOf(client: ClientRecord): number[] {
-  return [client.port, ...(client.tunnels ?? []).map((t) => t.port)];
-}
-
-/** A client's visitor access rules. */
-export interface Access {
-  /** Visitors present it as `Proxy-Authorization: Bearer …` (or X-Petit-Token). */
-  token: string;
-  /** True: no token needed (set explicitly with `petit server access ID --public`). */
-  public: boolean;
-  /** Source networks (CIDR) allowed in addition to the relay's; empty: any. */
-  allow_from: string[];
-}
-
-/** Returns new access rules: a fresh token, not public, any source. */
-export function newAccess(): Access {
-  return { token: randomBytes(24).toString("base64url").replace(/^-/, "a"), public: false, allow_from: [] };
-}
+export { RegistrationError } from "./registry-checks.ts";
+export {
+  newAccess, portsOf,
+  type Access, type AccessChange, type ClientRecord, type RouteRecord, type TunnelRecord,
+} from "./registry-records.ts";
 
 /** Where the registry keeps its state, and the ports it may hand out. */
 export interface RegistryOptions {
@@ -67,14 +35,6 @@ export interface RegistryOptions {
   isPortFree?: (port: number) => Promise<boolean>;
   /** Only read: leave authorized_keys alone (for commands that just list). */
   readOnly?: boolean;
-}
-
-/** A registration that cannot be accepted because of what the caller sent. */
-export class RegistrationError extends Error {
-  override name = "RegistrationError";
-  constructor(message: string, readonly status = 400) {
-    super(message);
-  }
 }
 
 /** The registry. Writes are serialized; every write rewrites authorized_keys to match. */
@@ -147,19 +107,11 @@ export class Registry {
   ): Promise<{ client: ClientRecord; created: boolean }> {
     return this.#serialize(async () => {
       const existing = this.#clients.find((c) => c.key.fingerprint === key.fingerprint);
-      for (const label of [name, ...tunnels]) {
-        if (label && this.#nameTaken(label, existing)) {
-          throw new RegistrationError(`The name "${label}" is taken by another client; choose another`, 409);
-        }
-      }
-      if (new Set(tunnels).size !== tunnels.length || (name && tunnels.includes(name))) {
-        throw new RegistrationError("tunnel names must differ from each other and from the client's name");
-      }
-      const base: ClientRecord = existing ?? {
-        id: this.#nextId, name: "", port: await this.#freePort(), key, created: new Date().toISOString(),
-        last_seen: null, access: newAccess(),
+      checkNames(this.#clients, existing, name, tunnels);
+      const base = existing ?? buildClientRecord(this.#nextId, await this.#freePort(), key);
+      const updated: ClientRecord = {
+        ...base, name: name ?? base.name, tunnels: await assignTunnelPorts(base, tunnels, (reserved) => this.#freePort(reserved)),
       };
-      const updated: ClientRecord = { ...base, name: name ?? base.name, tunnels: await this.#syncTunnels(base, tunnels) };
       if (!existing) this.#nextId++;
       if (existing && JSON.stringify(existing) === JSON.stringify(updated)) return { client: existing, created: false };
       this.#save(existing ? this.#clients.map((c) => (c === existing ? updated : c)) : [...this.#clients, updated]);
@@ -167,34 +119,12 @@ export class Registry {
     });
   }
 
-  #nameTaken(label: string, self: ClientRecord | undefined): boolean {
-    return this.#clients.some((c) => c !== self && (c.name === label || c.tunnels?.some((t) => t.name === label)));
-  }
-
-  /** Keeps the ports of tunnels still wanted and hands new ones a free port. */
-  async #syncTunnels(client: ClientRecord, names: string[]): Promise<TunnelRecord[]> {
-    const out: TunnelRecord[] = [];
-    const reserved = new Set([client.port]);
-    for (const name of names) {
-      const kept = client.tunnels?.find((t) => t.name === name);
-      const port = kept?.port ?? await this.#freePort(reserved);
-      reserved.add(port);
-      out.push({ name, port });
-    }
-    return out;
-  }
-
   /** Changes client `id`'s visitor access: a new token, public or not, source networks. */
-  updateAccess(id: number, change: { rotate?: boolean; public?: boolean; allow_from?: string[] }): Promise<ClientRecord> {
+  updateAccess(id: number, change: AccessChange): Promise<ClientRecord> {
     return this.#serialize(async () => {
       const client = this.#clients.find((c) => c.id === id);
       if (!client) throw new RegistrationError(`no client ${id} is registered`, 404);
-      const access: Access = {
-        token: change.rotate ? newAccess().token : client.access.token,
-        public: change.public ?? client.access.public,
-        allow_from: change.allow_from ?? client.access.allow_from,
-      };
-      const updated = { ...client, access };
+      const updated = { ...client, access: applyAccessChange(client.access, change) };
       this.#save(this.#clients.map((c) => (c === client ? updated : c)), false);
       return updated;
     });
@@ -219,15 +149,10 @@ export class Registry {
     });
   }
 
-  async #freePort(reserved: Set<number> = new Set()): Promise<number> {
+  /** Returns a port no client holds (nor any of `reserved`) that is free to hand out. */
+  #freePort(reserved: Set<number> = new Set()): Promise<number> {
     const taken = new Set([...reserved, ...this.#clients.flatMap(portsOf)]);
-    const { first, last } = this.options.range;
-    for (let port = first; port <= last; port++) {
-      if (taken.has(port)) continue;
-      if (this.options.isPortFree && !(await this.options.isPortFree(port))) continue;
-      return port;
-    }
-    throw new RegistrationError(`No free tunnel port left in ${first}-${last}; widen server.port_range`, 503);
+    return findFreePort(this.options.range, taken, this.options.isPortFree);
   }
 
   #save(clients: ClientRecord[], keysChanged = true): void {

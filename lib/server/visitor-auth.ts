@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { BlockList, isIPv6 } from "node:net";
 import { safeEqual } from "../secrets.ts";
 import { RateLimiter } from "./rate-limit.ts";
-import type { Access } from "./registry.ts";
+import type { Access } from "./registry-records.ts";
 
 /** Header a visitor may use instead of Proxy-Authorization. */
 export const TOKEN_HEADER = "x-petit-token";

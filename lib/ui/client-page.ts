@@ -4,8 +4,7 @@
  * @module
  */
 import type { ConsolePage } from "./serve.ts";
-import { COMMON_JS, CONFIRM_DIALOG, pageShell } from "./pages.ts";
-import { COMMON_CSS } from "./style.ts";
+import { CONFIRM_DIALOG, consolePage } from "./pages.ts";
 
 const BODY = `
 <header class="top"><h1>petit client <span id="client-label" class="muted"></span></h1>
@@ -54,8 +53,8 @@ const BODY = `
 ${CONFIRM_DIALOG}
 `;
 
+// Runs after the common script library (page-script.ts), which defines `petit` and `$`.
 const SCRIPT = String.raw`
-const $ = (id) => document.getElementById(id);
 const LABELS = { connected: "Connected", connecting: "Connecting…", retrying: "Retrying", error: "Error", paused: "Paused", stopped: "Stopped" };
 let current = null;
 let logAfter = 0;
@@ -183,9 +182,4 @@ setInterval(followLog, 1000);
 `;
 
 /** The client console page. */
-export const CLIENT_PAGE: ConsolePage = {
-  title: "petit client",
-  html: (csrfCookie) => pageShell("petit client", csrfCookie, BODY),
-  js: COMMON_JS + SCRIPT,
-  css: COMMON_CSS,
-};
+export const CLIENT_PAGE: ConsolePage = consolePage("petit client", BODY, SCRIPT);

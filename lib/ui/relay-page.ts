@@ -4,8 +4,7 @@
  * @module
  */
 import type { ConsolePage } from "./serve.ts";
-import { COMMON_JS, CONFIRM_DIALOG, pageShell } from "./pages.ts";
-import { COMMON_CSS } from "./style.ts";
+import { CONFIRM_DIALOG, consolePage } from "./pages.ts";
 
 const BODY = `
 <header class="top"><h1>petit relay</h1><span id="summary" class="muted">…</span><span class="spacer"></span>
@@ -37,8 +36,8 @@ const BODY = `
 ${CONFIRM_DIALOG}
 `;
 
+// Runs after the common script library (page-script.ts), which defines `petit` and `$`.
 const SCRIPT = String.raw`
-const $ = (id) => document.getElementById(id);
 const { el } = petit;
 let clients = [];
 
@@ -149,9 +148,4 @@ setInterval(refreshTokens, 15000);
 `;
 
 /** The relay dashboard page. */
-export const RELAY_PAGE: ConsolePage = {
-  title: "petit relay",
-  html: (csrfCookie) => pageShell("petit relay", csrfCookie, BODY),
-  js: COMMON_JS + SCRIPT,
-  css: COMMON_CSS,
-};
+export const RELAY_PAGE: ConsolePage = consolePage("petit relay", BODY, SCRIPT);

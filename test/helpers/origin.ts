@@ -1,26 +1,21 @@
 /**
  * A real HTTP origin for tests: answers with its name, hashes uploads,
- * streams downloads of a requested size.
+ * streams downloads of a requested size (with Content-Length; the protocol
+ * origin's are chunked). Shares its upload and byte pattern with
+ * protocol-origin.ts.
  * @module
  */
-import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
+import { answerUpload, patternBytes } from "./protocol-origin.ts";
 
 /** Starts the origin on 127.0.0.1 at a free port. */
 export async function startOrigin(name = "origin"): Promise<{ port: number; server: Server; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname === "/upload") {
-      const hash = createHash("sha256");
-      let size = 0;
-      req.on("data", (chunk: Buffer) => { hash.update(chunk); size += chunk.length; });
-      req.on("end", () => res.end(JSON.stringify({ size, sha256: hash.digest("hex") })));
-      return;
-    }
+    if (url.pathname === "/upload") return answerUpload(req, res);
     if (url.pathname === "/download") {
       const size = Number(url.searchParams.get("size") ?? 0);
-      const chunk = Buffer.alloc(64 * 1024);
-      for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
+      const chunk = patternBytes(64 * 1024);
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": size });
       let sent = 0;
       const pump = () => {

@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 
 /** The GUID RFC 6455 §1.3 appends to Sec-WebSocket-Key before hashing. */
@@ -22,6 +22,14 @@ export function patternBytes(size: number): Buffer {
   const out = Buffer.alloc(size);
   for (let i = 0; i < size; i++) out[i] = (i * 31 + 7) & 0xff;
   return out;
+}
+
+/** Answers an upload (/upload) with its size and SHA-256 as JSON, once it has all arrived. */
+export function answerUpload(req: IncomingMessage, res: ServerResponse): void {
+  const hash = createHash("sha256");
+  let size = 0;
+  req.on("data", (chunk: Buffer) => { hash.update(chunk); size += chunk.length; });
+  req.on("end", () => res.end(JSON.stringify({ size, sha256: hash.digest("hex") })));
 }
 
 /** A request as the origin saw it. */
@@ -49,13 +57,7 @@ export async function startProtocolOrigin(): Promise<ProtocolOrigin> {
   const server = createServer((req, res) => {
     seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname === "/upload") {
-      const hash = createHash("sha256");
-      let size = 0;
-      req.on("data", (chunk: Buffer) => { hash.update(chunk); size += chunk.length; });
-      req.on("end", () => res.end(JSON.stringify({ size, sha256: hash.digest("hex") })));
-      return;
-    }
+    if (url.pathname === "/upload") return answerUpload(req, res);
     req.resume();
     if (url.pathname === "/download") {
       // No Content-Length: Node sends it chunked.

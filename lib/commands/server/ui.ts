@@ -1,10 +1,8 @@
-import { Command, Option } from "clipanion";
-import { readSecret } from "../../secrets.ts";
-import { loginLink, showLoginLink } from "../../ui/login-link.ts";
-import { PetitCommand } from "../base.ts";
+import { Command } from "clipanion";
+import { UiCommandBase, type UiDaemon } from "../ui-base.ts";
 
 /** `petit server ui`: a login link to the relay's dashboard. */
-export class ServerUiCommand extends PetitCommand {
+export class ServerUiCommand extends UiCommandBase {
   static override paths = [["server", "ui"]];
   static override usage = Command.Usage({
     category: "Relay",
@@ -13,17 +11,8 @@ export class ServerUiCommand extends PetitCommand {
     examples: [["Print the link", "$0 server ui"], ["Open it in the desktop's browser", "$0 server ui --open"]],
   });
 
-  open = Option.Boolean("--open", false, { description: "Also open it with xdg-open" });
-
-  async execute(): Promise<number> {
+  daemon(): UiDaemon {
     const config = this.serverConfig();
-    const secret = readSecret(this.serverPaths.controlSecret);
-    const link = secret ? await loginLink({ port: config.control_port, secret }) : undefined;
-    if (!link) {
-      this.err(`petit-serverd is not running on 127.0.0.1:${config.control_port}: start it with "petit server up"`);
-      return 1;
-    }
-    await showLoginLink(link, this.open, (line) => this.out(line), (line) => this.err(line));
-    return 0;
+    return { port: config.control_port, secretFile: this.serverPaths.controlSecret, name: "petit-serverd", startCommand: "petit server up" };
   }
 }

@@ -1,0 +1,36 @@
+/**
+ * Admission: which tunnel a proxied request is for, and whether its visitor
+ * may reach it. Also the wording of the proxy's "tunnel failed" refusals,
+ * which the HTTP and the raw (Upgrade/CONNECT) halves share.
+ * @module
+ */
+import type { IncomingMessage } from "node:http";
+import type { ProxyOptions, Route } from "./proxy.ts";
+import { labelFromHost } from "./route.ts";
+import type { Refusal } from "./visitor-auth.ts";
+
+/**
+ * Finds the route for a request and checks the visitor; returns the route or
+ * the refusal. `host` is the Host header, or CONNECT's target.
+ */
+export function admit(req: IncomingMessage, options: ProxyOptions, host: string | undefined): Route | Refusal {
+  if (hostHeaderCount(req.rawHeaders) > 1) return { status: 400, reason: "more than one Host header" };
+  const label = labelFromHost(host, options.domain);
+  const route = label === undefined ? undefined : options.resolve(label);
+  if (!route) return { status: 404, reason: `no tunnel for host "${(host ?? "").slice(0, 200)}" on this relay` };
+  const refusal = options.gate.check(route.access, req.headers, req.socket.remoteAddress ?? "");
+  if (refusal) options.metrics?.refused(refusal.status);
+  return refusal ?? route;
+}
+
+/** Counts Host headers without allocating (this runs for every request). */
+function hostHeaderCount(raw: string[]): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === "host") count++;
+  return count;
+}
+
+/** Says why a connection to a tunnel failed, to follow "tunnel <id>" in a 502 refusal. */
+export function describeTunnelError(error: NodeJS.ErrnoException): string {
+  return error.code === "ECONNREFUSED" ? "is not connected" : `failed (${error.code ?? error.message})`;
+}
