@@ -93,7 +93,11 @@ export async function startServerDaemon(
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
   }, log, consoleHooks({
     sessions, page: RELAY_PAGE, loginCommand: "petit server ui", log,
-    metrics: () => metrics.render(registry.list().map((c) => ({ id: c.id, name: c.name, online: presence.get(c.id).online }))),
+    // Presence read fresh, as for "petit server clients": a scrape right after a change sees it.
+    metrics: async () => {
+      await presence.refresh();
+      return metrics.render(registry.list().map((c) => ({ id: c.id, name: c.name, online: presence.get(c.id).online })));
+    },
     notReady: () => (!ready ? "starting" : sshd.pid === undefined ? "sshd is not running" : undefined),
   }));
 

@@ -25,7 +25,7 @@ export interface ConsoleOptions {
   sessions: SessionStore;
   page: ConsolePage;
   /** The /metrics text. */
-  metrics: () => string;
+  metrics: () => string | Promise<string>;
   /** Why the daemon is not ready (/readyz answers 503 with it), or undefined when it is. */
   notReady: () => string | undefined;
   /** The command that prints a login link, for the signed-out page ("petit ui"). */
@@ -64,7 +64,15 @@ export function consoleHooks(options: ConsoleOptions): ControlOptions {
     res.end(body);
   };
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void> = {
-    "GET /metrics": (_, res) => send(res, 200, PROMETHEUS_CONTENT_TYPE, options.metrics()),
+    "GET /metrics": (_, res) => {
+      Promise.resolve().then(options.metrics).then(
+        (text) => send(res, 200, PROMETHEUS_CONTENT_TYPE, text),
+        (error: Error) => {
+          options.log(`control: GET /metrics: ${error.message}`);
+          send(res, 500, "text/plain; charset=utf-8", "metrics failed; see the daemon's log\n");
+        },
+      );
+    },
     "GET /healthz": (_, res) => send(res, 200, "text/plain; charset=utf-8", "ok\n"),
     "GET /readyz": (_, res) => {
       const why = options.notReady();

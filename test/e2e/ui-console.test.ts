@@ -4,15 +4,15 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { parse } from "smol-toml";
 import { request } from "undici";
-import { chromiumSkipReason, launchBrowser, type TestBrowser } from "../helpers/browser.ts";
+import { captureScreenshot, chromiumSkipReason, launchBrowser, type TestBrowser } from "../helpers/browser.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { startOrigin } from "../helpers/origin.ts";
-import { petit, petitOk, ROOT } from "../helpers/petit.ts";
+import { petit, petitOk } from "../helpers/petit.ts";
 
 const skip = await chromiumSkipReason();
 
@@ -125,11 +125,10 @@ describe("the client's web console", { skip }, () => {
     assert.equal((await control("/readyz")).statusCode, 200);
   });
 
-  test("the page as it looks is saved to docs/screenshots/client-console.png", async () => {
-    mkdirSync(join(ROOT, "docs/screenshots"), { recursive: true });
+  test("the page as it looks is captured as a PNG (docs/screenshots/client-console.png with PETIT_UPDATE_SCREENSHOTS=1)", async () => {
     await waitForText(page, "#state", "Connected");
     await page.evaluate(`document.getElementById("toast").hidden = true`);
-    await page.screenshot({ path: join(ROOT, "docs/screenshots/client-console.png"), fullPage: true });
+    await captureScreenshot(page, "client-console.png");
   });
 
   test("petit pause and petit resume exit 0 and may be repeated; petit up leaves a pause alone", async () => {

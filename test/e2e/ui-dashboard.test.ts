@@ -5,16 +5,14 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { connect } from "node:net";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { request } from "undici";
 import { canConnect } from "../../lib/net.ts";
-import { chromiumSkipReason, launchBrowser, type TestBrowser } from "../helpers/browser.ts";
+import { captureScreenshot, chromiumSkipReason, launchBrowser, type TestBrowser } from "../helpers/browser.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { startOrigin } from "../helpers/origin.ts";
-import { petitOk, ROOT } from "../helpers/petit.ts";
+import { petitOk } from "../helpers/petit.ts";
 
 const skip = await chromiumSkipReason();
 
@@ -148,13 +146,12 @@ describe("the relay's dashboard", { skip }, () => {
     await page.waitForFunction((id) => (globalThis as unknown as { document: { body: { textContent: string } } }).document.body.textContent.includes(id), created!.id);
   });
 
-  test("the page as it looks is saved to docs/screenshots/relay-dashboard.png", async () => {
+  test("the page as it looks is captured as a PNG (docs/screenshots/relay-dashboard.png with PETIT_UPDATE_SCREENSHOTS=1)", async () => {
     await viaProxy(relay, `shop.${DOMAIN}`, "/download?size=300000");
     await page.waitForTimeout(2_200); // one refresh, so the counters show the traffic
     // No secret in a committed picture, even a test relay's: the new token's box is hidden.
     await page.evaluate(`document.getElementById("toast").hidden = true; document.getElementById("token-created").hidden = true`);
-    mkdirSync(join(ROOT, "docs/screenshots"), { recursive: true });
-    await page.screenshot({ path: join(ROOT, "docs/screenshots/relay-dashboard.png"), fullPage: true });
+    await captureScreenshot(page, "relay-dashboard.png");
   });
 
   test("a malformed token lifetime is refused on the page with the reason", async () => {

@@ -4,10 +4,12 @@
  * @module
  */
 import { execa } from "execa";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { ROOT } from "./petit.ts";
 
 /** Where Debian's chromium package puts the browser. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -60,5 +62,26 @@ export async function launchBrowser(): Promise<TestBrowser> {
   } catch (error) {
     rmSync(profile, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/**
+ * Captures `page` as `name` (a PNG) and checks it is one. Into
+ * docs/screenshots/ only with PETIT_UPDATE_SCREENSHOTS=1, so that a test run
+ * leaves the tracked pictures alone; else into a temporary folder, removed after.
+ */
+export async function captureScreenshot(page: Page, name: string): Promise<void> {
+  const update = process.env.PETIT_UPDATE_SCREENSHOTS === "1";
+  const dir = update ? join(ROOT, "docs/screenshots") : mkdtempSync(join(tmpdir(), "petit-screenshot-"));
+  try {
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, name);
+    await page.screenshot({ path, fullPage: true });
+    const png = readFileSync(path);
+    assert.ok(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), `${path} is not a PNG`);
+    // Width and height from the IHDR chunk: a real page, not an empty frame.
+    assert.ok(png.readUInt32BE(16) >= 600 && png.readUInt32BE(20) >= 300, `${path} is ${png.readUInt32BE(16)}×${png.readUInt32BE(20)}`);
+  } finally {
+    if (!update) rmSync(dir, { recursive: true, force: true });
   }
 }
