@@ -1,8 +1,13 @@
 /**
  * Calls a daemon's local control API (loopback, secret in a header).
+ *
+ * With node:http rather than undici: undici compiles its WebAssembly HTTP
+ * parser on its first request, which was most of the time `petit status`
+ * took. These are single calls on loopback; undici stays where requests flow
+ * (the proxy, registration, doctor's probes).
  * @module
  */
-import { request } from "undici";
+import { request } from "node:http";
 import { CONTROL_SECRET_HEADER } from "../constants.ts";
 
 /** Where a daemon's control API listens and the secret it wants. */
@@ -21,33 +26,52 @@ export async function callControl<T>(
   { method = "GET", body, timeout = 10_000 }: { method?: "GET" | "POST"; body?: unknown; timeout?: number } = {},
 ): Promise<T | undefined> {
   const { port, secret } = target;
-  let res;
+  let answer: { status: number; text: string };
   try {
-    res = await request(`http://127.0.0.1:${port}${path}`, {
-      method,
-      headers: { [CONTROL_SECRET_HEADER]: secret, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    });
+    answer = await send(port, path, method, { [CONTROL_SECRET_HEADER]: secret, "content-type": "application/json" },
+      body === undefined ? undefined : JSON.stringify(body), timeout);
   } catch (error) {
     const code = (error as { code?: string }).code;
     // Refused: nothing listens, so the daemon is not running. A timeout is not that: the daemon is there but slow.
     if (code === "ECONNREFUSED" || code === "ECONNRESET") return undefined;
-    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+    if (code === "ETIMEDOUT") {
       throw new Error(`The daemon on 127.0.0.1:${port} did not answer within ${timeout / 1000} s (busy or stuck; see its log)`, { cause: error });
     }
     throw error;
   }
-  const text = await res.body.text();
-  if (res.statusCode !== 200) {
+  const { status, text } = answer;
+  if (status !== 200) {
     let message = text.trim();
     try {
       message = (JSON.parse(text) as { error: string }).error ?? message;
     } catch {
       // not JSON: keep the text
     }
-    throw Object.assign(new Error(message), { status: res.statusCode });
+    throw Object.assign(new Error(message), { status });
   }
   return JSON.parse(text) as T;
+}
+
+/** One request on its own connection (closed after: nothing idle holds the CLI's exit back); the whole answer within `timeout` ms. */
+function send(
+  port: number, path: string, method: string, headers: Record<string, string>, body: string | undefined, timeout: number,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+      });
+      res.on("error", fail);
+    });
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeout} ms`), { code: "ETIMEDOUT" })), timeout);
+    function fail(error: Error): void {
+      clearTimeout(timer);
+      reject(error);
+    }
+    req.on("error", fail);
+    req.end(body);
+  });
 }
