@@ -3,11 +3,11 @@
  * restarts it on every exit with backoff, and says why each time.
  * @module
  */
-import { execa, type ResultPromise } from "execa";
-import { createInterface } from "node:readline";
-import { READY_MARKER } from "../constants.ts";
+import type { ResultPromise } from "execa";
 import { DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from "./backoff.ts";
 import { classifyExit, type ExitReason } from "./classify.ts";
+import { watchForRelay } from "./relay-watch.ts";
+import { startSshRun } from "./ssh-run.ts";
 
 /** Where the tunnel is; "paused": ssh stopped on request (petit pause), the daemon waits for resume. */
 export type TunnelState = "connecting" | "connected" | "retrying" | "error" | "paused" | "stopped";
@@ -160,42 +160,21 @@ export class TunnelSupervisor {
     const o = this.options;
     this.#state = "connecting";
     this.#retryAt = undefined;
-    // stdin stays an open pipe for the daemon's whole life: the relay's forced
-    // command waits for its end, so the session dies with this process.
-    const child = execa(o.sshPath, o.args, {
-      stdin: "pipe", stdout: "pipe", stderr: "pipe", buffer: false, reject: false, cleanup: true,
-    });
-    this.#child = child;
-    o.onSpawn?.(child.pid);
-    const stderr: string[] = [];
-    createInterface({ input: child.stderr! }).on("line", (line) => {
-      stderr.push(line);
-      if (stderr.length > 20) stderr.shift();
-      o.log(`ssh: ${line}`);
-    });
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (line.trim() === READY_MARKER && this.#child === child && this.#state === "connecting") {
+    const child: ResultPromise = startSshRun({
+      sshPath: o.sshPath, args: o.args, connectTimeoutMs: o.connectTimeoutMs ?? 30_000, log: o.log,
+      onReady: () => {
+        // A run that was stopped, paused or replaced meanwhile is not this tunnel's news.
+        if (this.#child !== child || this.#state !== "connecting") return;
         this.#state = "connected";
         this.#connectedAt = Date.now();
         this.#lastError = null;
         o.log(`tunnel: connected (ssh pid ${child.pid})`);
         this.#emit();
-      }
+      },
+      onExit: (exitCode, signal, stderr) => this.#exited(child, exitCode, signal, stderr),
     });
-    let timedOut = false;
-    const watchdog = setTimeout(() => {
-      if (this.#child === child && this.#state === "connecting") {
-        o.log(`tunnel: not connected after ${(o.connectTimeoutMs ?? 30_000) / 1000} s; killing ssh to retry`);
-        timedOut = true;
-        child.kill("SIGKILL");
-      }
-    }, o.connectTimeoutMs ?? 30_000);
-    child.then((result) => {
-      clearTimeout(watchdog);
-      // Wait a tick so the last stderr lines are read before classifying.
-      if (timedOut) stderr.push("Connection timed out: not connected within the connect timeout");
-      setImmediate(() => this.#exited(child, result.exitCode ?? null, timedOut ? null : result.signal ?? null, stderr));
-    });
+    this.#child = child;
+    o.onSpawn?.(child.pid);
     this.#emit();
   }
 
@@ -224,38 +203,18 @@ export class TunnelSupervisor {
     this.#retryAt = Date.now() + delay;
     o.log(`tunnel: ${reason.message}; retry ${this.#failures} in ${(delay / 1000).toFixed(1)} s` +
       (reason.network && o.probe ? " or as soon as the relay is reachable again" : ""));
-    this.#timer = setTimeout(() => this.#spawn(), delay);
-    if (reason.network && o.probe) void this.#watchNetwork(this.#timer, o.probe, reason.unreachable === true);
-    this.#emit();
-  }
-
-  /**
-   * While `timer` waits, probes the relay; a probe that succeeds after one that
-   * failed retries now, and a first probe that succeeds ends the probing.
-   * `sawDown` when ssh itself just failed to reach the relay: an ssh that was
-   * still waiting on its TCP connect when the network came back then retries
-   * at the first probe instead of sleeping out its backoff.
-   */
-  async #watchNetwork(timer: NodeJS.Timeout, probe: () => Promise<boolean>, sawDown: boolean): Promise<void> {
-    while (this.#timer === timer && (this.#state === "retrying")) {
-      const reachable = await probe().catch(() => false);
-      if (this.#timer !== timer || this.#state !== "retrying") return;
-      if (!reachable) sawDown = true;
-      else if (sawDown) {
+    const timer = setTimeout(() => this.#spawn(), delay);
+    this.#timer = timer;
+    if (reason.network && o.probe) {
+      void watchForRelay(o.probe, () => this.#timer === timer && this.#state === "retrying", reason.unreachable === true, () => {
         clearTimeout(timer);
         // A little jitter so clients that lost the relay together do not all return in the same instant.
         const jitter = Math.random() * 1_000;
-        this.options.log(`tunnel: relay reachable again; retrying in ${(jitter / 1000).toFixed(1)} s`);
+        o.log(`tunnel: relay reachable again; retrying in ${(jitter / 1000).toFixed(1)} s`);
         this.#timer = setTimeout(() => this.#spawn(), jitter);
-        return;
-      } else {
-        // Reachable and not seen down: the timer retries. Probing on would only
-        // load the relay: each probe costs its sshd a fork and exec (~10 ms of
-        // CPU), and in a storm every waiting client would send one a second.
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 1_000));
+      });
     }
+    this.#emit();
   }
 
   #emit(): void {
