@@ -16,5 +16,10 @@ export function validateName(name: unknown): string {
       `name "${name.slice(0, 80)}" is not a valid DNS label: use 1-63 letters, digits and inner hyphens, not all digits`,
     );
   }
+  // RFC 5891 keeps "--" in the 3rd and 4th places for encoded international
+  // names: a browser shows "xn--pple-43d" as "аpple" (Cyrillic а), a look-alike of another client.
+  if (name.slice(2, 4) === "--") {
+    throw new Error(`name "${name}" has "--" as its 3rd and 4th characters, which DNS keeps for encoded international names (xn--…, shown by browsers in other letters): choose another name`);
+  }
   return name.toLowerCase();
 }

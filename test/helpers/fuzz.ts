@@ -121,7 +121,7 @@ export function badKeyText(rng: Rng): string {
   return rng.pick(breakers)();
 }
 
-const BAD_NAMES = ["..", "-x", "x-", "a".repeat(64), "1234", "0", "bücher", "\u212Aey", "İstanbul", "a.b", "a_b", "a b", " ", "-", "xn--"];
+const BAD_NAMES = ["..", "-x", "x-", "a".repeat(64), "1234", "0", "bücher", "\u212Aey", "İstanbul", "a.b", "a_b", "a b", " ", "-", "xn--", "xn--pple-43d"];
 const NAME_BREAKERS = [".", "_", " ", "/", "\0", "\n", "ü", "\u212A", "İ", "*", "@", ":", "\u200b", "%"];
 
 /** Returns a name that is not a DNS label (never "", which means "no name"). */

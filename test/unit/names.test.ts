@@ -29,6 +29,14 @@ describe("validateName()", () => {
     }
   });
 
+  test("validateName() refuses names with \"--\" in 3rd and 4th place, kept by DNS for international names that browsers show as look-alikes", () => {
+    for (const name of ["xn--pple-43d", "XN--80ak6aa92e", "ab--c"]) {
+      assert.throws(() => validateName(name), /has "--" as its 3rd and 4th characters.*choose another name/, name);
+    }
+    assert.equal(validateName("a--b"), "a--b");
+    assert.equal(validateName("abc--d"), "abc--d");
+  });
+
   test("validateName() cuts a very long name in its message", () => {
     assert.throws(() => validateName("x".repeat(5000)), (error: Error) => error.message.length < 300);
   });
