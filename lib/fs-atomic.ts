@@ -3,7 +3,7 @@
  * mix or a truncated file, even after kill -9 or power loss.
  * @module
  */
-import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync, mkdirSync, unlinkSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync, mkdirSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -13,28 +13,53 @@ import { randomBytes } from "node:crypto";
  * @example writeFileAtomic("/home/me/.petit/server/registry.json", json, 0o600)
  */
 export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString("hex")}.tmp`);
-  const fd = openSync(tmp, "wx", mode);
+  writeFilesAtomic([{ path, data, mode }]);
+}
+
+/**
+ * Writes several files as writeFileAtomic() does, staged together: every
+ * temp file is written and fsynced before the first rename, so a failure
+ * while writing (a full disk, say) changes none of them. The renames then
+ * follow in order.
+ */
+export function writeFilesAtomic(files: { path: string; data: string; mode?: number }[]): void {
+  const staged: { tmp: string; path: string }[] = [];
   try {
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    for (const { path, data, mode = 0o600 } of files) {
+      const dir = dirname(path);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString("hex")}.tmp`);
+      const fd = openSync(tmp, "wx", mode);
+      staged.push({ tmp, path });
+      try {
+        writeSync(fd, data);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
-    renameSync(tmp, path);
   } catch (error) {
-    unlinkSync(tmp);
+    for (const { tmp } of staged) rmSync(tmp, { force: true });
     throw error;
   }
-  // fsync the folder so the rename itself survives a power cut.
-  const dirFd = openSync(dir, "r");
+  let renamed = 0;
   try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
+    for (const { tmp, path } of staged) {
+      renameSync(tmp, path);
+      renamed++;
+    }
+  } catch (error) {
+    for (const { tmp } of staged.slice(renamed)) rmSync(tmp, { force: true });
+    throw error;
+  }
+  // fsync the folders so the renames themselves survive a power cut.
+  for (const dir of new Set(staged.map(({ path }) => dirname(path)))) {
+    const dirFd = openSync(dir, "r");
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
   }
 }
 

@@ -117,6 +117,7 @@ export function createApiServer(options: ApiOptions): Server {
       // A client that hangs up before its body ends is not a relay failure: no 500, no stack trace in the log.
       const status = (error as { status?: number }).status ?? (req.readableAborted ? 400 : 500);
       if (status === 500) options.log(`registration failed: ${(error as Error).stack}`);
+      else if (status >= 500) options.log(`registration failed: ${(error as Error).message}`);
       if (!res.headersSent) sendJson(res, status, { error: (error as Error).message });
     }
   });

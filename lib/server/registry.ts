@@ -9,7 +9,7 @@
  */
 import { FIRST_CLIENT_ID } from "../constants.ts";
 import { dirname } from "node:path";
-import { removeStaleTempFiles, writeFileAtomic } from "../fs-atomic.ts";
+import { removeStaleTempFiles, writeFileAtomic, writeFilesAtomic } from "../fs-atomic.ts";
 import { renderAuthorizedKeys } from "../ssh/authorized-keys.ts";
 import type { PublicKey } from "../ssh/public-key.ts";
 import { checkNames, RegistrationError } from "./registry-checks.ts";
@@ -62,7 +62,7 @@ export class Registry {
     if (!options.readOnly) {
       removeStaleTempFiles(dirname(options.file));
       if (missingAccess) registry.#save(clients, false);
-      registry.#writeAuthorizedKeys();
+      writeFileAtomic(options.authorizedKeys, authorizedKeysText(clients), 0o600);
     }
     return registry;
   }
@@ -112,9 +112,9 @@ export class Registry {
       const updated: ClientRecord = {
         ...base, name: name ?? base.name, tunnels: await assignTunnelPorts(base, tunnels, (reserved) => this.#freePort(reserved)),
       };
-      if (!existing) this.#nextId++;
       if (existing && JSON.stringify(existing) === JSON.stringify(updated)) return { client: existing, created: false };
-      this.#save(existing ? this.#clients.map((c) => (c === existing ? updated : c)) : [...this.#clients, updated]);
+      // The ID is spent only once the registration is saved.
+      this.#save(existing ? this.#clients.map((c) => (c === existing ? updated : c)) : [...this.#clients, updated], true, existing ? this.#nextId : this.#nextId + 1);
       return { client: updated, created: !existing };
     });
   }
@@ -155,16 +155,25 @@ export class Registry {
     return findFreePort(this.options.range, taken, this.options.isPortFree);
   }
 
-  #save(clients: ClientRecord[], keysChanged = true): void {
-    const data = { version: 1, next_id: this.#nextId, clients };
-    writeFileAtomic(this.options.file, JSON.stringify(data, null, 2) + "\n", 0o600);
+  /**
+   * Writes registry.json (and authorized_keys, when keys changed) from
+   * `clients`, both staged before either is replaced; only then does the
+   * registry in memory change. A failed write changes nothing, on disk or in
+   * memory; a full disk is the operator's to fix (507).
+   */
+  #save(clients: ClientRecord[], keysChanged = true, nextId = this.#nextId): void {
+    const data = { version: 1, next_id: nextId, clients };
+    const files = [{ path: this.options.file, data: JSON.stringify(data, null, 2) + "\n" }];
+    if (keysChanged) files.push({ path: this.options.authorizedKeys, data: authorizedKeysText(clients) });
+    try {
+      writeFilesAtomic(files);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOSPC" && code !== "EDQUOT") throw error;
+      throw new RegistrationError(`the relay cannot save its registry: no space left on the relay's disk (${dirname(this.options.file)}); nothing was changed`, 507);
+    }
     this.#clients = clients;
-    if (keysChanged) this.#writeAuthorizedKeys();
-  }
-
-  #writeAuthorizedKeys(): void {
-    const grants = this.#clients.map((c) => ({ id: c.id, key: c.key, ports: portsOf(c) }));
-    writeFileAtomic(this.options.authorizedKeys, renderAuthorizedKeys(grants), 0o600);
+    this.#nextId = nextId;
   }
 
   #serialize<T>(task: () => Promise<T>): Promise<T> {
@@ -172,4 +181,9 @@ export class Registry {
     this.#queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** authorized_keys for `clients`: each key may listen on its own ports only. */
+function authorizedKeysText(clients: readonly ClientRecord[]): string {
+  return renderAuthorizedKeys(clients.map((c) => ({ id: c.id, key: c.key, ports: portsOf(c) })));
 }

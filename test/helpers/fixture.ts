@@ -32,9 +32,15 @@ export interface Relay {
  * account `as` (e.g. an unprivileged one) instead of the test's own.
  */
 export async function startRelay(
-  options: { runtime?: Runtime; rangeSize?: number; listen?: string; config?: Record<string, unknown>; as?: Account } = {},
+  options: {
+    runtime?: Runtime; rangeSize?: number; listen?: string; config?: Record<string, unknown>; as?: Account;
+    /** Prepares the fresh, empty home (e.g. mounts a small file system on it); returns what undoes that, run before it is removed. */
+    prepareHome?: (dir: string) => Promise<() => Promise<void>>;
+  } = {},
 ): Promise<Relay> {
-  const home = makeHome("relay", options.as);
+  const made = makeHome("relay", options.as);
+  const undo = options.prepareHome ? await options.prepareHome(made.dir) : async () => {};
+  const home = { dir: made.dir, remove: async () => { await undo(); made.remove(); } };
   const size = options.rangeSize ?? 40;
   const run: RunOptions = { runtime: options.runtime, as: options.as };
   let ports: number[] = [];
@@ -62,7 +68,7 @@ export async function startRelay(
     } catch (error) {
       await stopRelayHome(home.dir, run);
       if (attempt < 3 && /EADDRINUSE/.test(String(error))) continue;
-      home.remove();
+      await home.remove();
       throw error;
     }
   }
@@ -73,7 +79,7 @@ export async function startRelay(
     apiUrl: `http://127.0.0.1:${apiPort}`,
     async stop() {
       await stopRelayHome(home.dir, run);
-      home.remove();
+      await home.remove();
     },
   };
 }

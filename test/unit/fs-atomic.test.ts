@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFileIfExists, writeFileAtomic } from "../../lib/fs-atomic.ts";
+import { readFileIfExists, writeFileAtomic, writeFilesAtomic } from "../../lib/fs-atomic.ts";
 
 describe("atomic files", () => {
   let dir: string;
@@ -21,6 +21,21 @@ describe("atomic files", () => {
 
   before(() => (dir = mkdtempSync(join(tmpdir(), "petit-fs-atomic-"))));
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("writeFilesAtomic() replaces none of its files when writing one of them fails, and leaves no temp file", () => {
+    const d = folder();
+    const [a, b] = [join(d, "registry.json"), join(d, "authorized_keys")];
+    writeFileSync(a, "old a\n");
+    writeFileSync(b, "old b\n");
+    // The second file's folder cannot be made: a file stands where it should be.
+    writeFileSync(join(d, "blocked"), "");
+    assert.throws(() => writeFilesAtomic([{ path: a, data: "new a\n" }, { path: join(d, "blocked/c"), data: "c" }]), /EEXIST|ENOTDIR/);
+    assert.equal(readFileSync(a, "utf8"), "old a\n");
+    assert.deepEqual(readdirSync(d).sort(), ["authorized_keys", "blocked", "registry.json"]);
+    writeFilesAtomic([{ path: a, data: "new a\n" }, { path: b, data: "new b\n", mode: 0o644 }]);
+    assert.deepEqual([readFileSync(a, "utf8"), readFileSync(b, "utf8")], ["new a\n", "new b\n"]);
+    assert.equal(statSync(b).mode & 0o777, 0o644);
+  });
 
   test("writeFileAtomic() writes the data with mode 0600 by default", () => {
     const path = join(folder(), "registry.json");
