@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { canConnect } from "../net.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import { parseHostPort } from "../config/schema.ts";
-import { createControlServer } from "../daemon/control-server.ts";
+import { controlError, createControlServer } from "../daemon/control-server.ts";
 import { LogRing } from "../daemon/log-ring.ts";
 import { SessionStore } from "../daemon/session.ts";
 import { claimPidFile } from "../daemon/pid-file.ts";
@@ -83,8 +83,13 @@ export async function startClientDaemon(
       },
       shutdown: () => process.kill(process.pid, "SIGTERM"),
       rememberPause: (paused) => {
-        if (paused) writeFileAtomic(paths.paused, `${new Date().toISOString()}\n`, 0o644);
-        else rmSync(paths.paused, { force: true });
+        if (!paused) return rmSync(paths.paused, { force: true });
+        try {
+          writeFileAtomic(paths.paused, `${new Date().toISOString()}\n`, 0o644);
+        } catch (error) {
+          // Unrecorded, a pause would end at the next restart of the daemon: refuse it instead.
+          throw controlError(507, `cannot record the pause in "${paths.paused}": ${(error as Error).message}; the tunnel stays up`);
+        }
       },
     }),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),

@@ -21,6 +21,11 @@ export abstract class PetitCommand extends Command {
   /** Errors go to stderr (clipanion's default is stdout), then exit 1. */
   override async catch(error: unknown): Promise<void> {
     this.failed = true;
+    // A daemon's own refusal (callControl keeps its HTTP status): the message is the whole story, no stack.
+    if (error instanceof Error && typeof (error as { status?: unknown }).status === "number") {
+      this.context.stderr.write(`Error: ${error.message}\n`);
+      return;
+    }
     this.context.stderr.write(this.cli.error(error as Error, { command: this }));
   }
 

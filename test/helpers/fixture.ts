@@ -107,9 +107,13 @@ export interface Client {
 
 /** Registers a client with `relay` exposing `target`. */
 export async function registerClient(
-  relay: Relay, options: { name?: string; target: string; runtime?: Runtime },
+  relay: Relay,
+  options: { name?: string; target: string; runtime?: Runtime; prepareHome?: (dir: string) => Promise<() => Promise<void>> },
 ): Promise<Client> {
-  const home = makeHome("client");
+  const made = makeHome("client");
+  // See startRelay's prepareHome.
+  const undo = options.prepareHome ? await options.prepareHome(made.dir) : async () => {};
+  const home = { dir: made.dir, remove: async () => { await undo(); made.remove(); } };
   const controlPort = await freePort();
   const run = { runtime: options.runtime };
   await petitOk(home.dir, [
@@ -130,7 +134,7 @@ export async function registerClient(
       await petit(home.dir, ["down"]);
       killFromPidFile(join(home.dir, "client/clientd.pid"));
       killFromPidFile(join(home.dir, "client/ssh.pid"));
-      home.remove();
+      await home.remove();
     },
   };
 }

@@ -1,9 +1,10 @@
 /**
- * The relay's disk runs full: its home is a small tmpfs the test mounts and
- * fills. A registration must then fail with a clear answer and change
- * nothing; petit-serverd must not die (its own log cannot be written either),
- * open tunnels must go on serving, and registrations work again once there
- * is space.
+ * A disk runs full: the relay's or the client's home is a small tmpfs the
+ * test mounts and fills. On the relay, a registration must then fail with a
+ * clear answer and change nothing; petit-serverd must not die (its own log
+ * cannot be written either), open tunnels must go on serving, and
+ * registrations work again once there is space. On the client, the tunnel
+ * must keep coming back, and the daemon must start.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,12 +15,43 @@ import { request } from "undici";
 import { PROOF_HEADER } from "../../lib/constants.ts";
 import { isAlive, readPidFile } from "../../lib/proc.ts";
 import { makeProof } from "../../lib/proof.ts";
-import { DOMAIN, registerClient, startRelay, viaProxy, type Client, type Relay } from "../helpers/fixture.ts";
+import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { keyLine } from "../helpers/fuzz.ts";
 import { startOrigin } from "../helpers/origin.ts";
-import { petitOk } from "../helpers/petit.ts";
+import { petit, petitOk } from "../helpers/petit.ts";
 
 const ROOT = process.getuid?.() === 0;
+
+/** Mounts a 4 MiB tmpfs on a fresh home (startRelay's and registerClient's prepareHome). */
+async function smallDisk(dir: string): Promise<() => Promise<void>> {
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m,mode=0700", "petit-test-disk-full", dir]);
+  return async () => void execFileSync("umount", ["--lazy", dir]);
+}
+
+/** Writes `path` until the file system is full; returns how many bytes fit. */
+function fill(path: string): number {
+  const fd = openSync(path, "w");
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let written = 0;
+  try {
+    for (;;) written += writeSync(fd, chunk);
+  } catch (error) {
+    assert.equal((error as NodeJS.ErrnoException).code, "ENOSPC");
+  } finally {
+    closeSync(fd);
+  }
+  // Whatever is smaller than a chunk, too.
+  const fd2 = openSync(path, "a");
+  try {
+    for (;;) written += writeSync(fd2, Buffer.alloc(512, 0x61));
+  } catch {
+    // full
+  } finally {
+    closeSync(fd2);
+  }
+  return written;
+}
+
 
 describe("a full disk on the relay", { skip: !ROOT && "needs root to mount a small tmpfs as the relay's home" }, () => {
   let relay: Relay;
@@ -37,38 +69,11 @@ describe("a full disk on the relay", { skip: !ROOT && "needs root to mount a sma
     return { status: res.statusCode, ...(await res.body.json() as { error?: string; id?: number }) };
   }
 
-  /** Writes `path` until the file system is full; returns how many bytes fit. */
-  function fill(path: string): number {
-    const fd = openSync(path, "w");
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
-    let written = 0;
-    try {
-      for (;;) written += writeSync(fd, chunk);
-    } catch (error) {
-      assert.equal((error as NodeJS.ErrnoException).code, "ENOSPC");
-    } finally {
-      closeSync(fd);
-    }
-    // Whatever is smaller than a chunk, too.
-    const fd2 = openSync(path, "a");
-    try {
-      for (;;) written += writeSync(fd2, Buffer.alloc(512, 0x61));
-    } catch {
-      // full
-    } finally {
-      closeSync(fd2);
-    }
-    return written;
-  }
-
   before(async () => {
     origin = await startOrigin("disk-full-origin");
     relay = await startRelay({
       rangeSize: 10,
-      prepareHome: async (dir) => {
-        execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m,mode=0700", "petit-test-disk-full", dir]);
-        return async () => void execFileSync("umount", ["--lazy", dir]);
-      },
+      prepareHome: smallDisk,
     });
     client = await registerClient(relay, { name: "full", target: `127.0.0.1:${origin.port}` });
     await client.up();
@@ -108,5 +113,53 @@ describe("a full disk on the relay", { skip: !ROOT && "needs root to mount a sma
     assert.equal(ok.id, 1002);
     assert.equal(readPidFile(join(relay.home, "server/serverd.pid")), serverd);
     assert.ok(readFileSync(join(relay.home, "server/authorized_keys"), "utf8").includes(" petit-1002"));
+  });
+});
+
+describe("a full disk on the client", { skip: !ROOT && "needs root to mount a small tmpfs as the client's home" }, () => {
+  let relay: Relay;
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
+  let client: Client;
+  let filler: string;
+
+  before(async () => {
+    origin = await startOrigin("client-disk-full-origin");
+    relay = await startRelay({ rangeSize: 4 });
+    client = await registerClient(relay, { name: "edge", target: `127.0.0.1:${origin.port}`, prepareHome: smallDisk });
+    await client.up();
+    filler = join(client.home, "filler");
+    assert.ok(fill(filler) > 0);
+  });
+
+  after(async () => {
+    if (filler) rmSync(filler, { force: true });
+    await client?.stop();
+    await relay?.stop();
+    await origin?.close();
+  });
+
+  test("with the client's disk full, a killed ssh is restarted and the tunnel serves again", async () => {
+    const sshPid = readPidFile(join(client.home, "client/ssh.pid"))!;
+    const daemon = readPidFile(join(client.home, "client/clientd.pid"))!;
+    process.kill(sshPid, "SIGKILL");
+    await waitFor(async () => (await viaProxy(relay, `edge.${DOMAIN}`)).status === 200 && !isAlive(sshPid), 15_000, "the tunnel to come back");
+    assert.ok(isAlive(daemon), "petit-clientd still runs");
+    const status = JSON.parse(await petitOk(client.home, ["status", "--json"]));
+    assert.equal(status.state, "connected");
+    assert.ok(status.restarts >= 1);
+  });
+
+  test("with the client's disk full, petit down and petit up bring the tunnel back", async () => {
+    await client.down();
+    const up = await petit(client.home, ["up"]);
+    assert.equal(up.exitCode, 0, `${up.stdout}\n${up.stderr}`);
+    assert.equal((await viaProxy(relay, `edge.${DOMAIN}`)).status, 200);
+  });
+
+  test("with the client's disk full, petit pause is refused with the reason and the tunnel stays up", async () => {
+    const paused = await petit(client.home, ["pause"]);
+    assert.equal(paused.exitCode, 1);
+    assert.match(String(paused.stderr), /cannot record the pause.*no space left/i);
+    assert.equal((await viaProxy(relay, `edge.${DOMAIN}`)).status, 200);
   });
 });
