@@ -42,6 +42,8 @@ export interface ServerConfig {
   system_sshd_pid: string;
   /** System mode: where the system sshd logs ("journal" or a file; "none"); empty: the journal or /var/log/auth.log. */
   system_sshd_log: string;
+  /** The proxy's access log, one JSON line per request: a path (relative: in the server folder); empty: none. */
+  access_log: string;
 }
 
 /** The client's settings, as `[client]` in config.toml. */
@@ -115,6 +117,7 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   system_dropin_dir: { kind: "string", default: "/etc/ssh/sshd_config.d" },
   system_sshd_pid: { kind: "string", default: "" },
   system_sshd_log: { kind: "string", default: "" },
+  access_log: { kind: "string", default: "" },
 };
 
 export const clientFields: Record<keyof ClientConfig, Field> = {

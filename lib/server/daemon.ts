@@ -22,6 +22,7 @@ import { ensureSecret, readSecret } from "../secrets.ts";
 import { createApiServer } from "./api.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { PresenceMonitor } from "./presence.ts";
+import { AccessLog, accessLogPath } from "./access-log.ts";
 import { createProxyServer } from "./proxy.ts";
 import { Registry } from "./registry.ts";
 import { findSshd, ManagedSshd } from "./sshd.ts";
@@ -70,8 +71,10 @@ export async function startServerDaemon(
     logFile: paths.sshdLog, sshdPid: () => sshd.pid, log,
     ownerOf: (port) => registry.ownerOf(port)?.id,
   });
-  // sshd writes its log itself and outlives us, so it cannot reopen it: copy and truncate (its fd is O_APPEND, see sshd.ts).
-  const sshdLogRotation = new LogRotator([paths.sshdLog], { log });
+  const accessLog = config.access_log ? new AccessLog(accessLogPath(config.access_log, paths.dir), log) : undefined;
+  // sshd writes its log itself and outlives us, so it cannot reopen it: copy and truncate (its fd is O_APPEND, see
+  // sshd.ts). The access log's stream appends too, so the same suits it.
+  const logRotation = new LogRotator([paths.sshdLog, ...(accessLog ? [accessLog.path] : [])], { log });
   const tlsFiles = config.tls_cert ? { cert: config.tls_cert, key: config.tls_key } : undefined;
   const tls = tlsFiles && readTls(tlsFiles);
   const proxy = createProxyServer({
@@ -83,6 +86,7 @@ export async function startServerDaemon(
     gate: new VisitorGate(parseNetworks(config.allow_from)),
     metrics,
     trustedProxies: parseNetworks(config.trusted_proxies),
+    onAnswered: accessLog && ((req, status, ms) => accessLog.write(req, status, ms)),
   });
   // The dashboard's cookies carry the port in their names: browsers share cookies among all ports of 127.0.0.1.
   const sessions = new SessionStore(`petit_relay_${config.control_port}`);
@@ -109,11 +113,12 @@ export async function startServerDaemon(
     presence.stop();
     metrics.stop();
     reaper.stop();
-    sshdLogRotation.stop();
+    logRotation.stop();
     if (keepSshd) sshd.release();
     else await sshd.stop();
     await Promise.all(servers.map(close));
     await proxy.closePools();
+    await accessLog?.close();
     releasePid();
   };
   try {
@@ -137,7 +142,7 @@ export async function startServerDaemon(
   metrics.start();
   ready = true;
   reaper.start();
-  sshdLogRotation.start();
+  logRotation.start();
   log(`petit-serverd ${process.pid}: proxy on ${config.listen}:${config.http_port}, API on ${config.api_port}, ` +
     `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}`);
   return {

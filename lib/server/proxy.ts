@@ -43,6 +43,8 @@ export interface ProxyOptions {
   maxConnectionsPerSource?: number;
   /** Counters to bump (requests, bytes, refusals); none when absent. */
   metrics?: ProxyMetrics;
+  /** Called once per answered request (the access log); none when absent. */
+  onAnswered?: (req: IncomingMessage, status: number, ms: number) => void;
   log: (line: string) => void;
 }
 
@@ -66,15 +68,21 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
     return pool;
   };
   const settings = { headersTimeout: 20_000, requestTimeout: 0, keepAliveTimeout: 60_000, maxHeaderSize: 16_384 };
-  const metrics = options.metrics;
+  const { metrics, onAnswered } = options;
+  const timed = metrics !== undefined || onAnswered !== undefined;
+  const answered = (req: IncomingMessage, status: number, started: number) => {
+    const ms = performance.now() - started;
+    metrics?.answered(status, ms);
+    onAnswered?.(req, status, ms);
+  };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const started = metrics ? performance.now() : 0;
+    const started = timed ? performance.now() : 0;
     forward(req, res, options, poolFor).then(
-      () => metrics?.answered(res.statusCode, performance.now() - started),
+      () => timed && answered(req, res.statusCode, started),
       (error) => {
         options.log(`proxy: ${req.headers.host} ${req.method} ${req.url}: ${(error as Error).message}`);
         res.destroy();
-        metrics?.answered(res.headersSent ? res.statusCode : 502, performance.now() - started);
+        if (timed) answered(req, res.headersSent ? res.statusCode : 502, started);
       },
     );
   };

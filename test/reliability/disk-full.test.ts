@@ -73,6 +73,8 @@ describe("a full disk on the relay", { skip: !ROOT && "needs root to mount a sma
     origin = await startOrigin("disk-full-origin");
     relay = await startRelay({
       rangeSize: 10,
+      // Its access log too must not bring the daemon down when the disk is full.
+      config: { access_log: "access.log" },
       prepareHome: smallDisk,
     });
     client = await registerClient(relay, { name: "full", target: `127.0.0.1:${origin.port}` });
