@@ -6,7 +6,9 @@
 import { Command, Option, UsageError } from "clipanion";
 import { configPath, ConfigError, readConfig } from "../config/file.ts";
 import type { ClientConfig, PetitConfig, ServerConfig } from "../config/schema.ts";
+import { callControl } from "../daemon/control-client.ts";
 import { clientPaths, petitHome, serverPaths } from "../paths.ts";
+import { readSecret } from "../secrets.ts";
 
 /** Base class: `--config` and the PETIT_HOME layout. */
 export abstract class PetitCommand extends Command {
@@ -59,6 +61,12 @@ export abstract class PetitCommand extends Command {
     const config = this.readConfig().server;
     if (!config) throw new UsageError(`No [server] section in "${this.configFile}": run "petit server init --domain DOMAIN" first`);
     return config;
+  }
+
+  /** Calls petit-serverd's control API with its secret; undefined when the relay is not running. */
+  async callServer<T>(path: string, init?: Parameters<typeof callControl>[2]): Promise<T | undefined> {
+    const secret = readSecret(this.serverPaths.controlSecret);
+    return secret ? callControl<T>({ port: this.serverConfig().control_port, secret }, path, init) : undefined;
   }
 
   clientConfig(): ClientConfig {

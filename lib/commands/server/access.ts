@@ -1,6 +1,4 @@
 import { Command, Option, UsageError } from "clipanion";
-import { callControl } from "../../daemon/control-client.ts";
-import { readSecret } from "../../secrets.ts";
 import type { AccessView } from "../../server/control-routes.ts";
 import { PetitCommand } from "../base.ts";
 
@@ -30,8 +28,7 @@ export class ServerAccessCommand extends PetitCommand {
   json = Option.Boolean("--json", false, { description: "Print JSON" });
 
   async execute(): Promise<number> {
-    const config = this.serverConfig();
-    const secret = readSecret(this.serverPaths.controlSecret);
+    this.serverConfig(); // a bad config fails here, before anything else
     const change = {
       ...(this.rotate ? { rotate: true } : {}),
       ...(this.public === undefined ? {} : { public: this.public }),
@@ -40,8 +37,7 @@ export class ServerAccessCommand extends PetitCommand {
     const path = `/v1/clients/${encodeURIComponent(this.label)}/access`;
     let access: AccessView | undefined;
     try {
-      access = secret ? await callControl<AccessView>({ port: config.control_port, secret }, path,
-        Object.keys(change).length ? { method: "POST", body: change } : {}) : undefined;
+      access = await this.callServer<AccessView>(path, Object.keys(change).length ? { method: "POST", body: change } : {});
     } catch (error) {
       if ((error as { status?: number }).status !== undefined && (error as { status: number }).status < 500) {
         throw new UsageError((error as Error).message);

@@ -1,7 +1,5 @@
 import { Command, Option } from "clipanion";
 import { parseRange } from "../../config/schema.ts";
-import { callControl } from "../../daemon/control-client.ts";
-import { readSecret } from "../../secrets.ts";
 import { clientRows, type ClientRow } from "../../server/clients-view.ts";
 import { Registry } from "../../server/registry.ts";
 import { PetitCommand } from "../base.ts";
@@ -22,8 +20,7 @@ export class ServerClientsCommand extends PetitCommand {
   async execute(): Promise<number> {
     const config = this.serverConfig();
     const paths = this.serverPaths;
-    const secret = readSecret(paths.controlSecret);
-    let rows = secret ? await callControl<ClientRow[]>({ port: config.control_port, secret }, "/v1/clients") : undefined;
+    let rows = await this.callServer<ClientRow[]>("/v1/clients");
     if (!rows) {
       const registry = Registry.open({
         file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, readOnly: true,

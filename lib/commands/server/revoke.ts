@@ -1,7 +1,5 @@
 import { Command, Option, UsageError } from "clipanion";
 import { parseRange } from "../../config/schema.ts";
-import { callControl } from "../../daemon/control-client.ts";
-import { readSecret } from "../../secrets.ts";
 import { Registry } from "../../server/registry.ts";
 import { runningSshd } from "../../server/sshd.ts";
 import { systemSshdListener } from "../../server/system-sshd.ts";
@@ -24,10 +22,9 @@ export class ServerRevokeCommand extends PetitCommand {
   async execute(): Promise<number> {
     const config = this.serverConfig();
     const paths = this.serverPaths;
-    const secret = readSecret(paths.controlSecret);
     let result: { id: number; port: number; sessions_ended: number } | undefined;
     try {
-      result = secret ? await callControl({ port: config.control_port, secret }, `/v1/clients/${encodeURIComponent(this.label)}/revoke`, { method: "POST" }) : undefined;
+      result = await this.callServer(`/v1/clients/${encodeURIComponent(this.label)}/revoke`, { method: "POST" });
     } catch (error) {
       if ((error as { status?: number }).status === 404) throw new UsageError((error as Error).message);
       throw error;

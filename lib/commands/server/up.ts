@@ -1,9 +1,7 @@
 import { Command, Option } from "clipanion";
 import { readFileSync } from "node:fs";
 import { parsePublicKey } from "../../ssh/public-key.ts";
-import { callControl } from "../../daemon/control-client.ts";
 import { runForeground, startInBackground } from "../../daemon/run.ts";
-import { readSecret } from "../../secrets.ts";
 import { startServerDaemon } from "../../server/daemon.ts";
 import { systemHostKey } from "../../server/system-sshd.ts";
 import { PetitCommand, timestampedLog } from "../base.ts";
@@ -34,10 +32,7 @@ export class ServerUpCommand extends PetitCommand {
         return 1;
       });
     }
-    const status = async () => {
-      const secret = readSecret(paths.controlSecret);
-      return secret ? await callControl<{ pid: number; ready?: boolean }>({ port: config.control_port, secret }, "/v1/status") : undefined;
-    };
+    const status = () => this.callServer<{ pid: number; ready?: boolean }>("/v1/status");
     // The control port answers while sshd, the API and the proxy are still starting (and may fail): wait for ready.
     const probe = async () => {
       const now = await status();
