@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from "node:f
 import { canConnect } from "../net.ts";
 import { ensureKeyPair } from "../ssh/keygen.ts";
 import { renderSshdConfig, type SshdSettings } from "../ssh/sshd-config.ts";
+import { lastLines } from "../daemon/log-file.ts";
 import { writeFileAtomic } from "../fs-atomic.ts";
 import { childPids, commandLine, isAlive, readPidFile } from "../proc.ts";
 import type { SshdBackend } from "./sshd-backend.ts";
@@ -20,6 +21,20 @@ export interface SshdOptions extends SshdSettings {
   configFile: string;
   logFile: string;
   log: (line: string) => void;
+}
+
+/** An sshd that dies within this long of its start died of something a restart alone may not fix. */
+const QUICK_DEATH_MS = 10_000;
+/** The longest wait between restarts of an sshd that keeps dying. */
+const RESTART_DELAY_CAP_MS = 30_000;
+
+/** The last two non-empty lines of `file` (sshd says what failed, then that it gives up), or "" when it cannot be read. */
+function lastLogLine(file: string): string {
+  try {
+    return lastLines(file, 4).text.split("\n").map((line) => line.trim()).filter(Boolean).slice(-2).join(" / ");
+  } catch {
+    return "";
+  }
 }
 
 /** Returns the sshd binary: `configured` if set, else the first of the usual places that exists. */
@@ -37,15 +52,20 @@ export class ManagedSshd implements SshdBackend {
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
   #restarts = 0;
+  #startedAt = 0;
+  /** Deaths in a row, each soon after its start (see #check). */
+  #quickDeaths = 0;
+  /** When a delayed restart is due; undefined when none waits. */
+  #restartAt: number | undefined;
 
   constructor(private readonly options: SshdOptions) {}
 
   /** True when start() found sshd already running (left by an earlier petit-serverd). */
   adopted = false;
 
-  /** PID of the listening sshd, when running. */
+  /** PID of the listening sshd, when it runs (not while a restart waits). */
   get pid(): number | undefined {
-    return this.#pid;
+    return this.#pid && isAlive(this.#pid) && !isZombie(this.#pid) ? this.#pid : undefined;
   }
 
   /** Writes the config, checks it with `sshd -t`, then adopts a running sshd or starts one; resolves once it listens. */
@@ -113,14 +133,33 @@ export class ManagedSshd implements SshdBackend {
     child.catch(() => undefined);
     child.unref();
     this.#pid = child.pid;
+    this.#startedAt = Date.now();
     o.log(`sshd: started pid ${child.pid} on ${o.listen}:${o.port}`);
   }
 
+  /**
+   * Runs every second: restarts sshd when it died. At once the first time;
+   * an sshd that keeps dying soon after its start (its port taken, say) is
+   * restarted after 2, 4 … 30 s instead of every second, with its last log
+   * line saying why.
+   */
   #check(): void {
-    if (this.#stopping || (this.#pid && isAlive(this.#pid) && !isZombie(this.#pid))) return;
+    if (this.#stopping) return;
+    if (this.#restartAt !== undefined) {
+      if (Date.now() < this.#restartAt) return;
+      this.#restartAt = undefined;
+      return this.#spawn();
+    }
+    if (this.#pid && isAlive(this.#pid) && !isZombie(this.#pid)) return;
+    const quick = Date.now() - this.#startedAt < QUICK_DEATH_MS;
+    this.#quickDeaths = quick ? this.#quickDeaths + 1 : 0;
+    const delay = this.#quickDeaths <= 1 ? 0 : Math.min(RESTART_DELAY_CAP_MS, 1_000 * 2 ** (this.#quickDeaths - 1));
     this.#restarts++;
-    this.options.log(`sshd: pid ${this.#pid} exited; restarting (restart ${this.#restarts}, see ${this.options.logFile})`);
-    this.#spawn();
+    const why = quick ? `, ${Math.round((Date.now() - this.#startedAt) / 100) / 10} s after its start: "${lastLogLine(this.options.logFile)}"` : "";
+    this.options.log(`sshd: pid ${this.#pid} exited${why}; restarting ${delay ? `in ${delay / 1000} s` : "now"} ` +
+      `(restart ${this.#restarts}, see ${this.options.logFile})`);
+    if (delay) this.#restartAt = Date.now() + delay;
+    else this.#spawn();
   }
 }
 
