@@ -32,5 +32,17 @@ function hostHeaderCount(raw: string[]): number {
 
 /** Says why a connection to a tunnel failed, to follow "tunnel <id>" in a 502 refusal. */
 export function describeTunnelError(error: NodeJS.ErrnoException): string {
-  return error.code === "ECONNREFUSED" ? "is not connected" : `failed (${error.code ?? error.message})`;
+  switch (error.code) {
+    case "ECONNREFUSED":
+      return "is not connected";
+    // The relay's end of the tunnel accepted, then closed without an answer: the client's ssh could not reach its target.
+    case "UND_ERR_SOCKET":
+    case "ECONNRESET":
+    case "EPIPE":
+      return "is connected, but the service behind it closed the connection without answering (is it running? \"petit doctor\" on the client checks it)";
+    case "UND_ERR_HEADERS_TIMEOUT":
+      return "is connected, but the service behind it sent no answer in time";
+    default:
+      return `failed (${error.code ?? error.message})`;
+  }
 }

@@ -11,6 +11,7 @@ import { request } from "undici";
 import { makeProof } from "../../lib/proof.ts";
 import { startOrigin } from "../helpers/origin.ts";
 import { petit, petitOk } from "../helpers/petit.ts";
+import { freePort } from "../helpers/ports.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 
 describe("core relay", () => {
@@ -197,6 +198,18 @@ describe("core relay", () => {
     assert.deepEqual(strip(relisted), strip(listed));
     // The tunnel comes back by itself after the relay restart.
     await waitFor(async () => (await viaProxy(relay, `1001.${DOMAIN}`)).status === 200, 20_000, "the tunnel after a relay restart");
+  });
+
+  test("a connected tunnel whose service is down answers 502 saying so, not an opaque error", async () => {
+    const orphan = await registerClient(relay, { name: "nobody-home", target: `127.0.0.1:${await freePort()}` });
+    try {
+      await orphan.up();
+      const res = await viaProxy(relay, `nobody-home.${DOMAIN}`, "/");
+      assert.equal(res.status, 502);
+      assert.equal(res.text, `petit: tunnel ${orphan.id} is connected, but the service behind it closed the connection without answering (is it running? "petit doctor" on the client checks it)\n`);
+    } finally {
+      await orphan.stop();
+    }
   });
 });
 
