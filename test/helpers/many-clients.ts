@@ -12,7 +12,6 @@
 import { execa } from "execa";
 import { fork, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
@@ -24,31 +23,8 @@ import { pinHostKey } from "../../lib/ssh/known-hosts.ts";
 import { tunnelArgs } from "../../lib/ssh/tunnel-args.ts";
 import { DOMAIN, viaProxy, type Relay } from "./fixture.ts";
 import type { ToWorker, WorkerSpec } from "./fleet-worker.ts";
+import { startIdentityOrigin } from "./identity-origin.ts";
 import { makeHome } from "./petit.ts";
-
-/** A small origin; `identity` may be changed while it runs. */
-export interface IdentityOrigin {
-  port: number;
-  identity: string;
-  close(): Promise<void>;
-}
-
-/** Starts an origin that answers every request with `<identity> <url>`. */
-export async function startIdentityOrigin(identity = "origin"): Promise<IdentityOrigin> {
-  const server: Server = createServer((req, res) => {
-    const body = `${origin.identity} ${req.url}`;
-    res.writeHead(200, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) });
-    res.end(body);
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const origin: IdentityOrigin = {
-    port: (server.address() as { port: number }).port,
-    identity,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
-  return origin;
-}
 
 /** Runs `task` over `items` with at most `limit` at a time; returns results in order. */
 export async function mapLimit<T, R>(items: T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {

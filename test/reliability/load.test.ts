@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Pool } from "undici";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
-import { startIdentityOrigin, type IdentityOrigin } from "../helpers/many-clients.ts";
+import { startIdentityOrigin, type IdentityOrigin } from "../helpers/identity-origin.ts";
 import { loadAverage, report, rssMiB } from "../helpers/measure.ts";
 
 const CONNECTIONS = 64;
