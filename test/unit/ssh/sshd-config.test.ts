@@ -91,6 +91,13 @@ describe("renderSshdConfig()", () => {
     assert.ok(renderSshdConfig({ ...settings, strictModes: true }).split("\n").includes("StrictModes yes"));
   });
 
+  test("renderSshdConfig() listens on both families for \"::\", as the proxy does, and on exactly the address given otherwise", () => {
+    const listens = (listen: string) => renderSshdConfig({ ...settings, listen }).split("\n").filter((l) => l.startsWith("ListenAddress "));
+    assert.deepEqual(listens("::"), ["ListenAddress ::", "ListenAddress 0.0.0.0"]);
+    assert.deepEqual(listens("0.0.0.0"), ["ListenAddress 0.0.0.0"]);
+    assert.deepEqual(listens("127.0.0.1"), ["ListenAddress 127.0.0.1"]);
+  });
+
   test("renderSshdConfig() permits root login only with forced commands, and only when root is the tunnel user", () => {
     assert.ok(renderSshdConfig({ ...settings, user: "root" }).includes("\nPermitRootLogin forced-commands-only\n"));
     assert.ok(renderSshdConfig({ ...settings, user: "petit" }).includes("\nPermitRootLogin no\n"));
