@@ -47,5 +47,7 @@ export function clientPaths(home: string) {
   };
 }
 
+/** The relay's files (see serverPaths). */
 export type ServerPaths = ReturnType<typeof serverPaths>;
+/** The client's files (see clientPaths). */
 export type ClientPaths = ReturnType<typeof clientPaths>;

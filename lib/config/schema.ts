@@ -96,6 +96,7 @@ interface Field {
   choices?: readonly string[];
 }
 
+/** How each `[server]` key is checked, and its default when it has one. */
 export const serverFields: Record<keyof ServerConfig, Field> = {
   domain: { kind: "domain" },
   listen: { kind: "string", default: "0.0.0.0" },
@@ -120,6 +121,7 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   access_log: { kind: "string", default: "" },
 };
 
+/** How each `[client]` key is checked, and its default when it has one. */
 export const clientFields: Record<keyof ClientConfig, Field> = {
   relay: { kind: "url" },
   id: { kind: "integer", min: 1 },

@@ -20,6 +20,7 @@ import {
   type AccessChange, type ClientRecord, type RouteRecord,
 } from "./registry-records.ts";
 
+// The registry's public face: what other modules import from here, wherever it is defined.
 export { RegistrationError } from "./registry-checks.ts";
 export {
   newAccess, portsOf,
