@@ -32,6 +32,8 @@ export interface ServerConfig {
   tls_key: string;
   /** Failed registration proofs per minute one source may make before 429 (0: no limit). */
   api_failures_per_minute: number;
+  /** Seconds the proxy waits for a service's answer to begin before answering 504. */
+  upstream_timeout: number;
   /** "managed": petit runs its own sshd; "system": petit adds a drop-in to the machine's sshd. */
   ssh_mode: "managed" | "system";
   /** System mode: the machine's main sshd_config, which must Include the drop-in folder. */
@@ -113,6 +115,7 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   tls_cert: { kind: "string", default: "" },
   tls_key: { kind: "string", default: "" },
   api_failures_per_minute: { kind: "integer", default: 60, min: 0, max: 1_000_000 },
+  upstream_timeout: { kind: "integer", default: 300, min: 1, max: 86_400 },
   ssh_mode: { kind: "choice", default: "managed", choices: ["managed", "system"] },
   system_sshd_config: { kind: "string", default: "/etc/ssh/sshd_config" },
   system_dropin_dir: { kind: "string", default: "/etc/ssh/sshd_config.d" },

@@ -86,6 +86,7 @@ export async function startServerDaemon(
     gate: new VisitorGate(parseNetworks(config.allow_from)),
     metrics,
     trustedProxies: parseNetworks(config.trusted_proxies),
+    upstreamTimeoutMs: config.upstream_timeout * 1000,
     onAnswered: accessLog && ((req, status, ms) => accessLog.write(req, status, ms)),
   });
   // The dashboard's cookies carry the port in their names: browsers share cookies among all ports of 127.0.0.1.

@@ -40,8 +40,6 @@ export function describeTunnelError(error: NodeJS.ErrnoException): string {
     case "ECONNRESET":
     case "EPIPE":
       return "is connected, but the service behind it closed the connection without answering (is it running? \"petit doctor\" on the client checks it)";
-    case "UND_ERR_HEADERS_TIMEOUT":
-      return "is connected, but the service behind it sent no answer in time";
     default:
       return `failed (${error.code ?? error.message})`;
   }

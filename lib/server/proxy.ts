@@ -41,6 +41,8 @@ export interface ProxyOptions {
   tls?: { key: string; cert: string };
   /** Connections one source address may hold open at once. */
   maxConnectionsPerSource?: number;
+  /** How long a service may take to begin its answer before the visitor gets 504 (default 300 s). */
+  upstreamTimeoutMs?: number;
   /** Counters to bump (requests, bytes, refusals); none when absent. */
   metrics?: ProxyMetrics;
   /** Called once per answered request (the access log); none when absent. */
@@ -60,7 +62,7 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
       pool = new Pool(`http://127.0.0.1:${port}`, {
         connections: 128,
         keepAliveTimeout: 4_000,
-        headersTimeout: 300_000,
+        headersTimeout: options.upstreamTimeoutMs ?? 300_000,
         bodyTimeout: 0, // long-polling and server-sent events may idle for long
       });
       pools.set(port, pool);
@@ -141,6 +143,10 @@ async function relay(
     });
   } catch (error) {
     if (res.headersSent) throw error;
+    if ((error as NodeJS.ErrnoException).code === "UND_ERR_HEADERS_TIMEOUT") {
+      const seconds = (options.upstreamTimeoutMs ?? 300_000) / 1000;
+      return sendText(res, 504, `petit: tunnel ${route.id} is connected, but the service behind it sent no answer within ${seconds} s (server.upstream_timeout)`);
+    }
     return sendText(res, 502, `petit: tunnel ${route.id} ${describeTunnelError(error as NodeJS.ErrnoException)}`);
   }
   const headers: Record<string, string | string[]> = {};
