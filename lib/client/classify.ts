@@ -22,6 +22,9 @@ export interface ExitReason {
   forwardRefused?: boolean;
 }
 
+/** How ssh-run.ts reports an ssh that could not be started at all (missing, not executable). */
+export const CANNOT_RUN_SSH = "petit: cannot run ssh";
+
 // What ssh says when the network, not the relay, is the problem.
 const NETWORK = /Connection timed out|Connection refused|No route to host|Network is unreachable|not responding|Connection reset|Broken pipe|Connection closed by|kex_exchange_identification|Could not resolve hostname|Temporary failure in name resolution|Operation timed out/;
 
@@ -31,6 +34,13 @@ const UNREACHABLE = /connect to host \S+ port \d+: (Connection timed out|Connect
 /** Classifies an ssh exit from its exit code and the last lines of its stderr. */
 export function classifyExit(exitCode: number | null, signal: string | null, stderr: string[]): ExitReason {
   const text = stderr.join("\n");
+  const cannotRun = stderr.find((line) => line.startsWith(CANNOT_RUN_SSH));
+  if (cannotRun) {
+    return {
+      retryable: false, network: false,
+      message: `${cannotRun.slice("petit: ".length)} (install OpenSSH's client, e.g. apt-get install openssh-client, or set client.ssh_path)`,
+    };
+  }
   if (/Permission denied \(publickey/.test(text)) {
     return {
       retryable: false, network: false,

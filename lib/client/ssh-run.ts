@@ -8,6 +8,7 @@
 import { execa, type ResultPromise } from "execa";
 import { createInterface } from "node:readline";
 import { READY_MARKER } from "../constants.ts";
+import { CANNOT_RUN_SSH } from "./classify.ts";
 
 /** What a run is told, and whom it tells. */
 export interface SshRunOptions {
@@ -52,6 +53,10 @@ export function startSshRun(o: SshRunOptions): ResultPromise {
   void child.then((result) => {
     clearTimeout(watchdog);
     if (timedOut) stderr.push("Connection timed out: not connected within the connect timeout");
+    // Neither an exit code nor a signal: ssh never ran (no such file, not executable).
+    if (result.exitCode === undefined && !result.signal && !timedOut) {
+      stderr.push(`${CANNOT_RUN_SSH} "${o.sshPath}": ${(result as { code?: string }).code ?? result.shortMessage}`);
+    }
     // Wait a tick so the last stderr lines are read before anyone classifies them.
     setImmediate(() => o.onExit(result.exitCode ?? null, timedOut ? null : result.signal ?? null, stderr));
   });

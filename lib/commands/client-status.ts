@@ -31,6 +31,6 @@ export const UP_EXIT = {
   connected: 0,
   /** Not connected within up_timeout; the daemon keeps trying. */
   notYet: 3,
-  /** The relay refused this client (key revoked, host key changed): a person must act. */
+  /** A person must act before the tunnel can work (key revoked, relay host key changed, ssh cannot be run). */
   refused: 4,
 } as const;

@@ -14,7 +14,7 @@ export class UpCommand extends PetitCommand {
     details: `
       Starts petit-clientd, which runs and supervises \`ssh -R\` to the relay, and returns once the tunnel is established. When it already runs and is connected, exits 0 (quietly with \`--quiet\`), so cron can run it every minute. A tunnel paused with \`petit pause\` stays paused, even across restarts of the daemon, until \`petit resume\`.
 
-      Exit codes: 0 connected (or paused on purpose); 1 bad command or config, or the daemon could not start; 3 not connected within \`client.up_timeout\` seconds (the daemon keeps trying); 4 the relay refused this client (key revoked or host key changed) and a person must act.
+      Exit codes: 0 connected (or paused on purpose); 1 bad command or config, or the daemon could not start; 3 not connected within \`client.up_timeout\` seconds (the daemon keeps trying); 4 a person must act before the tunnel can work (the relay refused this client's key, its host key changed, or ssh cannot be run).
     `,
     examples: [["Start the tunnel", "$0 up"], ["From cron", "* * * * * $0 up --quiet"], ["Under systemd", "$0 up --foreground"]],
   });

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { request } from "undici";
@@ -209,6 +209,23 @@ describe("core relay", () => {
       assert.equal(res.text, `petit: tunnel ${orphan.id} is connected, but the service behind it closed the connection without answering (is it running? "petit doctor" on the client checks it)\n`);
     } finally {
       await orphan.stop();
+    }
+  });
+
+  test("a client whose client.ssh_path names no program: petit up exits 4 at once, naming the program and the fix", async () => {
+    const broken = await registerClient(relay, { name: "no-ssh", target: `127.0.0.1:${origin.port}` });
+    try {
+      const file = join(broken.home, "config.toml");
+      writeFileSync(file, readFileSync(file, "utf8").replace(/^ssh_path = .*$/m, 'ssh_path = "/nonexistent/ssh"'));
+      const started = Date.now();
+      const up = await petit(broken.home, ["up"]);
+      assert.equal(up.exitCode, 4, String(up.stderr));
+      assert.ok(Date.now() - started < 10_000, `petit up took ${Date.now() - started} ms`);
+      assert.match(String(up.stderr), /cannot run ssh "\/nonexistent\/ssh": ENOENT \(install OpenSSH's client, .* or set client\.ssh_path\)/);
+      const status = JSON.parse(String((await petit(broken.home, ["status", "--json"])).stdout));
+      assert.equal(status.state, "error");
+    } finally {
+      await broken.stop();
     }
   });
 });

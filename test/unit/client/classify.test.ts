@@ -4,7 +4,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { classifyExit } from "../../../lib/client/classify.ts";
+import { CANNOT_RUN_SSH, classifyExit } from "../../../lib/client/classify.ts";
 
 const HOST_KEY_CHANGED = [
   "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
@@ -23,6 +23,13 @@ describe("classifyExit()", () => {
     assert.equal(reason.network, false);
     const multi = classifyExit(255, null, ["Permission denied (publickey,password)."]);
     assert.equal(multi.retryable, false);
+  });
+
+  test("classifyExit() says an ssh that could not be started is not retryable and names the program and the fix", () => {
+    const reason = classifyExit(null, null, [`${CANNOT_RUN_SSH} "/opt/none/ssh": ENOENT`]);
+    assert.equal(reason.retryable, false);
+    assert.equal(reason.network, false);
+    assert.equal(reason.message, `cannot run ssh "/opt/none/ssh": ENOENT (install OpenSSH's client, e.g. apt-get install openssh-client, or set client.ssh_path)`);
   });
 
   test("classifyExit() says a changed host key is not retryable", () => {
