@@ -6,7 +6,7 @@
 import { Command, Option, UsageError } from "clipanion";
 import { configPath, ConfigError, readConfig } from "../config/file.ts";
 import type { ClientConfig, PetitConfig, ServerConfig } from "../config/schema.ts";
-import { callControl } from "../daemon/control-client.ts";
+import { callControl, ControlError } from "../daemon/control-client.ts";
 import { clientPaths, petitHome, serverPaths } from "../paths.ts";
 import { readSecret } from "../secrets.ts";
 
@@ -23,8 +23,8 @@ export abstract class PetitCommand extends Command {
   /** Errors go to stderr (clipanion's default is stdout), then exit 1. */
   override async catch(error: unknown): Promise<void> {
     this.failed = true;
-    // A daemon's own refusal (callControl keeps its HTTP status): the message is the whole story, no stack.
-    if (error instanceof Error && typeof (error as { status?: unknown }).status === "number") {
+    // A daemon's refusal or silence (ControlError), or the relay's (RegistrationError, with a status): the message is the whole story.
+    if (error instanceof ControlError || (error instanceof Error && typeof (error as { status?: unknown }).status === "number")) {
       this.context.stderr.write(`Error: ${error.message}\n`);
       return;
     }

@@ -23,7 +23,8 @@ export async function callClientDaemon(
 
 /** Returns the running daemon's status, or undefined when no daemon answers. */
 export function fetchClientStatus(config: ClientConfig, paths: ClientPaths): Promise<ClientStatus | undefined> {
-  return callClientDaemon(config, paths, "/v1/status");
+  // The daemon answers this from memory: a few seconds of silence mean something is wrong.
+  return callClientDaemon(config, paths, "/v1/status", { timeout: 3_000 });
 }
 
 /** Exit codes of `petit up`, documented in the README. */

@@ -10,6 +10,18 @@
 import { request } from "node:http";
 import { CONTROL_SECRET_HEADER } from "../constants.ts";
 
+/**
+ * A daemon's control call that did not work out: the daemon's own refusal
+ * (with its HTTP `status`), or no answer in time. Operational, not a bug: the
+ * CLI prints its message without a stack.
+ */
+export class ControlError extends Error {
+  override name = "ControlError";
+  constructor(message: string, readonly status?: number, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
 /** Where a daemon's control API listens and the secret it wants. */
 export interface ControlTarget {
   port: number;
@@ -35,7 +47,9 @@ export async function callControl<T>(
     // Refused: nothing listens, so the daemon is not running. A timeout is not that: the daemon is there but slow.
     if (code === "ECONNREFUSED" || code === "ECONNRESET") return undefined;
     if (code === "ETIMEDOUT") {
-      throw new Error(`The daemon on 127.0.0.1:${port} did not answer within ${timeout / 1000} s (busy or stuck; see its log)`, { cause: error });
+      throw new ControlError(
+        `Nothing answered on 127.0.0.1:${port} within ${timeout / 1000} s: the daemon is stuck (see its log), ` +
+        `or another program holds that port (find it with: ss -tlnp 'sport = :${port}')`, undefined, { cause: error });
     }
     throw error;
   }
@@ -47,7 +61,7 @@ export async function callControl<T>(
     } catch {
       // not JSON: keep the text
     }
-    throw Object.assign(new Error(message), { status });
+    throw new ControlError(message, status);
   }
   return JSON.parse(text) as T;
 }

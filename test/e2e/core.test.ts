@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createServer as createNetServer } from "node:net";
 import { Readable } from "node:stream";
+import { parse } from "smol-toml";
 import { request } from "undici";
 import { makeProof } from "../../lib/proof.ts";
 import { startOrigin } from "../helpers/origin.ts";
@@ -226,6 +228,27 @@ describe("core relay", () => {
       assert.equal(status.state, "error");
     } finally {
       await broken.stop();
+    }
+  });
+
+  test("petit status, when a silent program holds client.control_port, says so within seconds and without a stack trace", async () => {
+    const squatted = await registerClient(relay, { name: "squatted", target: `127.0.0.1:${origin.port}` });
+    // Up and down once, as after any earlier run: the control secret exists, so status asks the port.
+    await squatted.up();
+    await squatted.down();
+    const port = (parse(readFileSync(join(squatted.home, "config.toml"), "utf8")).client as { control_port: number }).control_port;
+    const silent = createNetServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(port, "127.0.0.1", resolve));
+    try {
+      const started = Date.now();
+      const status = await petit(squatted.home, ["status"]);
+      assert.equal(status.exitCode, 1);
+      assert.ok(Date.now() - started < 8_000, `petit status took ${Date.now() - started} ms`);
+      assert.equal(String(status.stderr), `Error: Nothing answered on 127.0.0.1:${port} within 3 s: the daemon is stuck (see its log), ` +
+        `or another program holds that port (find it with: ss -tlnp 'sport = :${port}')`);
+    } finally {
+      silent.close();
+      await squatted.stop();
     }
   });
 });

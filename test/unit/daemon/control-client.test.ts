@@ -55,7 +55,7 @@ test("callControl() returns undefined when nothing listens, and says the daemon 
   try {
     const started = Date.now();
     await assert.rejects(callControl({ port: silent.port, secret: "s" }, "/v1/status", { timeout: 300 }),
-      /did not answer within 0\.3 s \(busy or stuck; see its log\)/);
+      /Nothing answered on 127\.0\.0\.1:\d+ within 0\.3 s: the daemon is stuck \(see its log\), or another program holds that port \(find it with: ss -tlnp 'sport = :\d+'\)$/);
     assert.ok(Date.now() - started < 2_000);
   } finally {
     await silent.close();
