@@ -1,8 +1,8 @@
 import { Command, UsageError } from "clipanion";
 import { runsInUnit } from "../service/systemd.ts";
 import { unitFileName } from "../service/unit.ts";
-import { stopByPidFile } from "../daemon/pid-file.ts";
-import { commandLine, readPidFile } from "../proc.ts";
+import { isPetitDaemon, readDaemonPid, stopByPidFile } from "../daemon/pid-file.ts";
+import { commandLine } from "../proc.ts";
 import { PetitCommand } from "./base.ts";
 
 /** `petit down`: stop the client daemon and its ssh. */
@@ -16,15 +16,14 @@ export class DownCommand extends PetitCommand {
 
   async execute(): Promise<number> {
     const paths = this.clientPaths;
-    const running = readPidFile(paths.daemonPid);
+    const running = readDaemonPid(paths.daemonPid, "client");
     if (running && runsInUnit(running, unitFileName("client"))) {
       // systemd would start it again at once (Restart=always).
       throw new UsageError(`The daemon (pid ${running}) runs under systemd: stop it with "systemctl stop petit" (or "petit service uninstall")`);
     }
-    const pid = await stopByPidFile(paths.daemonPid);
+    const pid = await stopByPidFile(paths.daemonPid, (p) => isPetitDaemon(p, "client"));
     // An ssh whose daemon was killed (-9) ends by itself when its stdin closes; make sure.
-    const ssh = readPidFile(paths.sshPid);
-    if (ssh && commandLine(ssh)?.includes(paths.key)) await stopByPidFile(paths.sshPid, 3_000);
+    await stopByPidFile(paths.sshPid, (p) => commandLine(p)?.includes(paths.key) === true, 3_000);
     this.out(pid ? `petit-clientd stopped (pid ${pid})` : "petit-clientd is not running");
     return 0;
   }

@@ -4,7 +4,7 @@
  */
 import { rmSync } from "node:fs";
 import { writeFileAtomic } from "../fs-atomic.ts";
-import { isAlive, readPidFile } from "../proc.ts";
+import { commandLine, isAlive, readPidFile } from "../proc.ts";
 
 /** Writes this process's PID to `path`; returns a function removing it if it is still ours. */
 export function claimPidFile(path: string): () => void {
@@ -15,12 +15,36 @@ export function claimPidFile(path: string): () => void {
 }
 
 /**
- * Sends SIGTERM to the daemon in `path` and waits up to `timeout` ms for it
- * to exit, then SIGKILL. Returns the PID stopped, or undefined when none ran.
+ * Tells whether `pid` runs petit's daemon of `role` (`petit up --foreground`
+ * or `petit server up --foreground`, under any runtime).
  */
-export async function stopByPidFile(path: string, timeout = 8_000): Promise<number | undefined> {
+export function isPetitDaemon(pid: number, role: "client" | "server"): boolean {
+  const argv = commandLine(pid);
+  if (!argv?.includes("up") || !argv.includes("--foreground")) return false;
+  return argv.includes("server") === (role === "server");
+}
+
+/**
+ * Returns the PID in the pid file `path` when it is a live petit daemon of
+ * `role`. After a reboot or a crash a stale file may name an unrelated
+ * process that got the same PID: that one must never be signalled.
+ */
+export function readDaemonPid(path: string, role: "client" | "server"): number | undefined {
   const pid = readPidFile(path);
-  if (!pid) {
+  return pid && isPetitDaemon(pid, role) ? pid : undefined;
+}
+
+/**
+ * Sends SIGTERM to the process in `path` when `isOurs(pid)` says it is the
+ * one the file was written for, waits up to `timeout` ms for it to exit,
+ * then SIGKILL. Returns the PID stopped, or undefined when none ran (a stale
+ * file, naming no process or somebody else's, is removed).
+ */
+export async function stopByPidFile(
+  path: string, isOurs: (pid: number) => boolean, timeout = 8_000,
+): Promise<number | undefined> {
+  const pid = readPidFile(path);
+  if (!pid || !isOurs(pid)) {
     rmSync(path, { force: true });
     return undefined;
   }

@@ -4,7 +4,7 @@
  */
 import type { ServerConfig } from "../config/schema.ts";
 import type { ServerPaths } from "../paths.ts";
-import { readPidFile } from "../proc.ts";
+import { readDaemonPid } from "../daemon/pid-file.ts";
 import { runningSshd } from "../server/sshd.ts";
 import { descendantsOf } from "../server/stale-ports.ts";
 import { accountProcesses, uidOf } from "../server/system-sshd-query.ts";
@@ -39,7 +39,7 @@ export interface PetitProcesses {
 
 /** Finds petit's processes from the control port's answer or, when the relay is down, from the pid files. */
 export function petitProcesses({ running, paths, config, systemSshdPid }: ServerContext): PetitProcesses {
-  const serverd = running?.pid ?? readPidFile(paths.daemonPid);
+  const serverd = running?.pid ?? readDaemonPid(paths.daemonPid, "server");
   if (config.ssh_mode === "system") {
     // The machine's sshd also serves admins: only the tunnel account's processes are petit's sessions.
     const sshd = running?.sshd_pid ?? systemSshdPid;
@@ -53,7 +53,7 @@ export function petitProcesses({ running, paths, config, systemSshdPid }: Server
 /** The command that makes petit-serverd start over: restart when it runs, up when it does not. */
 export function restartFix(context: ServerContext): string {
   // The pid file too: checks that come before "daemon" have no control-port answer yet.
-  return context.running || readPidFile(context.paths.daemonPid) ? "petit server restart" : "petit server up";
+  return context.running || readDaemonPid(context.paths.daemonPid, "server") ? "petit server restart" : "petit server up";
 }
 
 /** Returns this machine's listening sockets, reading /proc once per doctor run. */

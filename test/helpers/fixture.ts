@@ -5,8 +5,9 @@
  * @module
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse, stringify } from "smol-toml";
+import { commandLine } from "../../lib/proc.ts";
 import { request } from "undici";
 import { makeHome, petit, petitOk, type Account, type RunOptions, type Runtime } from "./petit.ts";
 import { freePort, freeRange } from "./ports.ts";
@@ -164,7 +165,11 @@ export async function viaProxy(
 export function killFromPidFile(path: string): void {
   try {
     const pid = Number(readFileSync(path, "utf8").trim());
-    if (pid > 0) process.kill(pid, "SIGKILL");
+    // A stale file may name another test's process that got the same PID: only petit's daemons, or ssh and sshd
+    // started with files of this home, are killed.
+    const home = dirname(dirname(path));
+    const argv = pid > 0 ? commandLine(pid) : undefined;
+    if (argv && (argv.includes("--foreground") || argv.some((arg) => arg.includes(home)))) process.kill(pid, "SIGKILL");
   } catch {
     // no file or no process
   }

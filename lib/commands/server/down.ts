@@ -1,8 +1,7 @@
 import { Command, UsageError } from "clipanion";
-import { readPidFile } from "../../proc.ts";
 import { runsInUnit } from "../../service/systemd.ts";
 import { unitFileName } from "../../service/unit.ts";
-import { stopByPidFile } from "../../daemon/pid-file.ts";
+import { isPetitDaemon, readDaemonPid, stopByPidFile } from "../../daemon/pid-file.ts";
 import { runningSshd, stopSshdTree } from "../../server/sshd.ts";
 import { PetitCommand } from "../base.ts";
 
@@ -17,12 +16,12 @@ export class ServerDownCommand extends PetitCommand {
 
   async execute(): Promise<number> {
     const paths = this.serverPaths;
-    const running = readPidFile(paths.daemonPid);
+    const running = readDaemonPid(paths.daemonPid, "server");
     if (running && runsInUnit(running, unitFileName("server"))) {
       // systemd would start it again at once (Restart=always).
       throw new UsageError(`The daemon (pid ${running}) runs under systemd: stop it with "systemctl stop petit-server" (or "petit service uninstall --server")`);
     }
-    const pid = await stopByPidFile(paths.daemonPid);
+    const pid = await stopByPidFile(paths.daemonPid, (p) => isPetitDaemon(p, "server"));
     // An sshd left behind by a petit-serverd that was killed (-9) is stopped too.
     const orphan = runningSshd(paths.sshdPid, paths.sshdConfig);
     if (orphan) await stopSshdTree(orphan);

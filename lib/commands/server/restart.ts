@@ -1,5 +1,6 @@
 import { Command, Option } from "clipanion";
-import { isAlive, readPidFile } from "../../proc.ts";
+import { isAlive } from "../../proc.ts";
+import { readDaemonPid } from "../../daemon/pid-file.ts";
 import { runsInUnit } from "../../service/systemd.ts";
 import { unitFileName } from "../../service/unit.ts";
 import { PetitCommand } from "../base.ts";
@@ -17,7 +18,7 @@ export class ServerRestartCommand extends PetitCommand {
 
   async execute(): Promise<number> {
     this.serverConfig(); // fail early on a bad config, before stopping anything
-    const pid = readPidFile(this.serverPaths.daemonPid);
+    const pid = readDaemonPid(this.serverPaths.daemonPid, "server");
     if (pid && runsInUnit(pid, unitFileName("server"))) {
       // Under systemd (Restart=always), systemd starts it again; starting one ourselves would fight it for the ports.
       process.kill(pid, "SIGUSR2");

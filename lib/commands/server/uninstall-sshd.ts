@@ -2,7 +2,7 @@ import { Command, Option, UsageError } from "clipanion";
 import { execa } from "execa";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { readPidFile } from "../../proc.ts";
+import { readDaemonPid } from "../../daemon/pid-file.ts";
 import { findSshd } from "../../server/sshd.ts";
 import { removeDropIn } from "../../server/system-sshd-install.ts";
 import { endAccountSessions, querySshd, reloadSshd, sshdPidFrom, systemdRuns, uidOf } from "../../server/system-sshd-query.ts";
@@ -27,7 +27,7 @@ export class ServerUninstallSshdCommand extends PetitCommand {
 
   async execute(): Promise<number> {
     const paths = this.serverPaths;
-    const daemon = readPidFile(paths.daemonPid);
+    const daemon = readDaemonPid(paths.daemonPid, "server");
     if (daemon) throw new UsageError(`petit-serverd is running (pid ${daemon}): stop it first with "petit server down"`);
     const recordFile = join(paths.dir, "system-sshd.json");
     const record = readInstallRecord(recordFile) ?? this.#fromConfig();

@@ -1,9 +1,9 @@
 import { Command, Option, UsageError } from "clipanion";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { stopByPidFile } from "../../daemon/pid-file.ts";
+import { isPetitDaemon, readDaemonPid, stopByPidFile } from "../../daemon/pid-file.ts";
 import { writeFileAtomic } from "../../fs-atomic.ts";
-import { isAlive, readPidFile } from "../../proc.ts";
+import { isAlive } from "../../proc.ts";
 import { serviceCommand } from "../../service/exec.ts";
 import { initName, runsInUnit, systemctl, systemdRunning } from "../../service/systemd.ts";
 import { renderUnit } from "../../service/unit.ts";
@@ -101,7 +101,8 @@ export class ServiceInstallCommand extends ServiceCommand {
    */
   async handOver(): Promise<void> {
     const paths = this.server ? this.serverPaths : this.clientPaths;
-    const pid = readPidFile(paths.daemonPid);
+    const role = this.server ? "server" : "client";
+    const pid = readDaemonPid(paths.daemonPid, role);
     if (!pid || runsInUnit(pid, this.unitName)) return;
     if (this.server) {
       process.kill(pid, "SIGUSR2");
@@ -110,7 +111,7 @@ export class ServiceInstallCommand extends ServiceCommand {
       if (isAlive(pid)) throw new Error(`petit-serverd (pid ${pid}), started outside systemd, did not stop within 10 s: stop it with "petit server down", then run this again`);
       this.out(`Stopped petit-serverd (pid ${pid}), started outside systemd; its sshd and open tunnels keep running for ${this.unitName} to adopt`);
     } else {
-      await stopByPidFile(paths.daemonPid);
+      await stopByPidFile(paths.daemonPid, (p) => isPetitDaemon(p, role));
       this.out(`Stopped petit-clientd (pid ${pid}), started outside systemd; ${this.unitName} starts it again`);
     }
   }
