@@ -2,7 +2,7 @@ import { Command, Option, UsageError } from "clipanion";
 import { userInfo, hostname } from "node:os";
 import { registerAtRelay } from "../client/register.ts";
 import { writeSection } from "../config/file.ts";
-import { clientFields, defaultsOf, parseHostPort, type ClientConfig, type TunnelConfig } from "../config/schema.ts";
+import { clientFields, defaultsOf, expandTarget, parseHostPort, type ClientConfig, type TunnelConfig } from "../config/schema.ts";
 import { DEFAULT_CLIENT_CONTROL_PORT, DEFAULT_TARGET } from "../constants.ts";
 import { validateName } from "../names.ts";
 import { ensureKeyPair } from "../ssh/keygen.ts";
@@ -28,7 +28,7 @@ export class RegisterCommand extends PetitCommand {
   url = Option.String({ name: "URL" });
   token = Option.String("--token", { env: "PETIT_TOKEN", description: "The relay's enrollment token (petit server token)" });
   name = Option.String("--name", { description: "A DNS label; the service is then also at <name>.<domain>" });
-  to = Option.String("--to", { description: "Local service to expose, HOST:PORT (default 127.0.0.1:8080)" });
+  to = Option.String("--to", { description: "Local service to expose, HOST:PORT or a port on this machine (default 127.0.0.1:8080)" });
   controlPort = Option.String("--control-port", { description: "Local command port of the client daemon (default 3015)" });
   tunnels = Option.Array("--tunnel", {
     description: "A further service NAME=HOST:PORT, reached at <NAME>.<domain> (repeatable; replaces the [[client.tunnel]] list)",
@@ -48,8 +48,8 @@ export class RegisterCommand extends PetitCommand {
       throw new UsageError(`URL must be the relay's API address such as "http://relay.example.com:3014", got "${this.url}"`);
     }
     const previous = this.readConfig().client;
-    const target = this.to ?? previous?.target ?? DEFAULT_TARGET;
-    if (!parseHostPort(target)) throw new UsageError(`--to must be HOST:PORT such as "127.0.0.1:8080", got "${target}"`);
+    const target = this.to !== undefined ? expandTarget(this.to) : previous?.target ?? DEFAULT_TARGET;
+    if (!parseHostPort(target)) throw new UsageError(`--to must be HOST:PORT such as "127.0.0.1:8080" (or a port alone), got "${this.to ?? target}"`);
     let name: string | undefined;
     try {
       name = this.name === undefined ? undefined : validateName(this.name);
@@ -105,12 +105,13 @@ export class RegisterCommand extends PetitCommand {
 
 /** Parses a --tunnel value "NAME=HOST:PORT". */
 function parseTunnelFlag(value: string): TunnelConfig {
-  const [name, target = ""] = value.split("=", 2);
+  const [name, given = ""] = value.split("=", 2);
+  const target = expandTarget(given);
   try {
     validateName(name);
   } catch (error) {
     throw new UsageError(`--tunnel "${value}": ${(error as Error).message}`);
   }
-  if (!parseHostPort(target)) throw new UsageError(`--tunnel must be NAME=HOST:PORT such as "db=127.0.0.1:5432", got "${value}"`);
+  if (!parseHostPort(target)) throw new UsageError(`--tunnel must be NAME=HOST:PORT such as "db=127.0.0.1:5432" (or NAME=PORT), got "${value}"`);
   return { name: name.toLowerCase(), target };
 }

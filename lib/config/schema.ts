@@ -203,6 +203,11 @@ export function parseHostPort(text: string): { host: string; port: number } | un
   return { host: match[1] ?? match[2], port };
 }
 
+/** A service given as a bare port ("8080") is on this machine: "127.0.0.1:8080". Anything else is left as it is. */
+export function expandTarget(text: string): string {
+  return /^\d{1,5}$/.test(text) ? `127.0.0.1:${text}` : text;
+}
+
 /** Parses "FIRST-LAST" into a port range; undefined when malformed or empty. */
 export function parseRange(text: string): { first: number; last: number } | undefined {
   const match = /^(\d{1,5})-(\d{1,5})$/.exec(text);

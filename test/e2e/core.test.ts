@@ -12,7 +12,7 @@ import { parse } from "smol-toml";
 import { request } from "undici";
 import { makeProof } from "../../lib/proof.ts";
 import { startOrigin } from "../helpers/origin.ts";
-import { petit, petitOk } from "../helpers/petit.ts";
+import { makeHome, petit, petitOk } from "../helpers/petit.ts";
 import { freePort } from "../helpers/ports.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 
@@ -249,6 +249,25 @@ describe("core relay", () => {
     } finally {
       silent.close();
       await squatted.stop();
+    }
+  });
+
+  test("petit register --to PORT and --tunnel NAME=PORT mean services on the client's own machine", async () => {
+    const home = makeHome("short-target");
+    try {
+      await petitOk(home.dir, [
+        "register", relay.apiUrl, "--token", relay.token, "--to", String(origin.port), "--tunnel", `side=${origin.port}`,
+        "--control-port", String(await freePort()),
+      ]);
+      const config = parse(readFileSync(join(home.dir, "config.toml"), "utf8")).client as { target: string; tunnel: { name: string; target: string }[] };
+      assert.equal(config.target, `127.0.0.1:${origin.port}`);
+      assert.deepEqual(config.tunnel.map((t) => [t.name, t.target]), [["side", `127.0.0.1:${origin.port}`]]);
+      const bad = await petit(home.dir, ["register", relay.apiUrl, "--token", relay.token, "--to", "99999"]);
+      assert.equal(bad.exitCode, 1);
+      assert.match(String(bad.stderr), /--to must be HOST:PORT such as "127\.0\.0\.1:8080" \(or a port alone\), got "99999"/);
+    } finally {
+      await petit(home.dir, ["down"]);
+      home.remove();
     }
   });
 });

@@ -4,9 +4,17 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { checkValue, clientFields, defaultsOf, parseHostPort, parseRange, serverFields } from "../../../lib/config/schema.ts";
+import { checkValue, clientFields, defaultsOf, expandTarget, parseHostPort, parseRange, serverFields } from "../../../lib/config/schema.ts";
 
 describe("config schema", () => {
+  test("expandTarget() reads a bare port as a service on this machine and leaves anything else alone", () => {
+    assert.equal(expandTarget("8080"), "127.0.0.1:8080");
+    assert.equal(expandTarget("erp.lan:5000"), "erp.lan:5000");
+    assert.equal(expandTarget("[::1]:80"), "[::1]:80");
+    assert.equal(expandTarget("123456"), "123456", "too many digits: left for parseHostPort to refuse");
+    assert.equal(expandTarget(""), "");
+  });
+
   test("parseHostPort() parses HOST:PORT for names and IPv4 addresses", () => {
     assert.deepEqual(parseHostPort("127.0.0.1:8080"), { host: "127.0.0.1", port: 8080 });
     assert.deepEqual(parseHostPort("localhost:1"), { host: "localhost", port: 1 });
