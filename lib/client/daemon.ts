@@ -3,7 +3,7 @@
  * port: status, pause and resume, the web console and /metrics.
  * @module
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { canConnect } from "../net.ts";
 import type { ClientConfig } from "../config/schema.ts";
@@ -12,7 +12,7 @@ import { controlError, createControlServer } from "../daemon/control-server.ts";
 import { LogRing } from "../daemon/log-ring.ts";
 import { SessionStore } from "../daemon/session.ts";
 import { claimPidFile } from "../daemon/pid-file.ts";
-import { writeFileAtomic } from "../fs-atomic.ts";
+import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
 import { close, listen } from "../http/listen.ts";
 import type { ClientPaths } from "../paths.ts";
 import { commandLine, readPidFile } from "../proc.ts";
@@ -118,9 +118,8 @@ export async function startClientDaemon(
 
 /** When the tunnel was paused (the marker's content; "" if unreadable), or undefined when it is not paused. */
 function readPausedSince(paths: ClientPaths): string | undefined {
-  if (!existsSync(paths.paused)) return undefined;
   try {
-    return readFileSync(paths.paused, "utf8").trim();
+    return readFileIfExists(paths.paused)?.trim();
   } catch {
     return "";
   }

@@ -114,8 +114,9 @@ export class Registry {
         ...base, name: name ?? base.name, tunnels: await assignTunnelPorts(base, tunnels, (reserved) => this.#freePort(reserved)),
       };
       if (existing && JSON.stringify(existing) === JSON.stringify(updated)) return { client: existing, created: false };
+      const clients = existing ? this.#clients.map((c) => (c === existing ? updated : c)) : [...this.#clients, updated];
       // The ID is spent only once the registration is saved.
-      this.#save(existing ? this.#clients.map((c) => (c === existing ? updated : c)) : [...this.#clients, updated], true, existing ? this.#nextId : this.#nextId + 1);
+      this.#save(clients, true, existing ? this.#nextId : this.#nextId + 1);
       return { client: updated, created: !existing };
     });
   }

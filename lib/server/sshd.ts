@@ -29,7 +29,7 @@ const QUICK_DEATH_MS = 10_000;
 const RESTART_DELAY_CAP_MS = 30_000;
 
 /** The last two non-empty lines of `file` (sshd says what failed, then that it gives up), or "" when it cannot be read. */
-function lastLogLine(file: string): string {
+function lastLogLines(file: string): string {
   try {
     return lastLines(file, 4).text.split("\n").map((line) => line.trim()).filter(Boolean).slice(-2).join(" / ");
   } catch {
@@ -150,12 +150,12 @@ export class ManagedSshd implements SshdBackend {
       this.#restartAt = undefined;
       return this.#spawn();
     }
-    if (this.#pid && isAlive(this.#pid) && !isZombie(this.#pid)) return;
+    if (this.pid !== undefined) return;
     const quick = Date.now() - this.#startedAt < QUICK_DEATH_MS;
     this.#quickDeaths = quick ? this.#quickDeaths + 1 : 0;
     const delay = this.#quickDeaths <= 1 ? 0 : Math.min(RESTART_DELAY_CAP_MS, 1_000 * 2 ** (this.#quickDeaths - 1));
     this.#restarts++;
-    const why = quick ? `, ${Math.round((Date.now() - this.#startedAt) / 100) / 10} s after its start: "${lastLogLine(this.options.logFile)}"` : "";
+    const why = quick ? `, ${Math.round((Date.now() - this.#startedAt) / 100) / 10} s after its start: "${lastLogLines(this.options.logFile)}"` : "";
     this.options.log(`sshd: pid ${this.#pid} exited${why}; restarting ${delay ? `in ${delay / 1000} s` : "now"} ` +
       `(restart ${this.#restarts}, see ${this.options.logFile})`);
     if (delay) this.#restartAt = Date.now() + delay;
