@@ -68,6 +68,20 @@ export const FORCED_COMMAND = `echo ${READY_MARKER}; exec cat >/dev/null`;
 /** Header carrying the HMAC proof of the enrollment token on the registration API. */
 export const PROOF_HEADER = "x-petit-proof";
 
+/**
+ * Header carrying the client's SSH signature (SSHSIG, base64) over a
+ * registration (its proof header, a newline, its body) or a port release
+ * (its body): proof that the sender holds the private key, not just the
+ * public one.
+ */
+export const SIGNATURE_HEADER = "x-petit-signature";
+
+/**
+ * The most extra tunnels (named services besides the main one) one client
+ * may hold: each is a relay port taken from the shared range.
+ */
+export const MAX_TUNNELS_PER_CLIENT = 4;
+
 /** How far a registration request's timestamp may drift from the relay's clock. */
 export const PROOF_MAX_SKEW_SECONDS = 300;
 

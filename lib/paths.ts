@@ -21,6 +21,8 @@ export function serverPaths(home: string) {
     tokens: join(dir, "tokens.json"),
     controlSecret: join(dir, "control.secret"),
     registry: join(dir, "registry.json"),
+    /** Nonces of accepted signed requests, kept until they expire (replay protection across restarts). */
+    nonces: join(dir, "nonces.json"),
     authorizedKeys: join(dir, "authorized_keys"),
     hostKey: join(dir, "ssh_host_ed25519_key"),
     sshdConfig: join(dir, "sshd_config"),

@@ -90,6 +90,22 @@ export function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
+/** Returns the inodes of every TCP socket listening on 127.0.0.1 (IPv4), whatever its port. */
+export function allListeningInodes(): Set<string> {
+  const inodes = new Set<string>();
+  let text = "";
+  try {
+    text = readFileSync("/proc/net/tcp", "utf8");
+  } catch {
+    return inodes;
+  }
+  for (const line of text.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 9 && f[1].startsWith("0100007F:") && f[3] === "0A") inodes.add(f[9]);
+  }
+  return inodes;
+}
+
 /** Returns the PIDs among `pids` that hold a socket with one of `inodes` open. */
 export function pidsHoldingSockets(inodes: Set<string>, pids: number[] = allPids()): number[] {
   if (inodes.size === 0) return [];

@@ -31,15 +31,34 @@ function sign(token: string, t: number, n: string, body: string): string {
   return createHmac("sha256", token).update(`petit-register\n${t}\n${n}\n${digest}`).digest("hex");
 }
 
+/** Where accepted nonces are remembered until they expire (the relay keeps them on disk: see server/nonce-store.ts). */
+export interface NonceSet {
+  /** Records `nonce` until `expires` (ms); false when it is already recorded. */
+  use(nonce: string, expires: number, now?: number): boolean;
+}
+
+/** A NonceSet in memory only. */
+export class MemoryNonces implements NonceSet {
+  protected readonly seen = new Map<string, number>();
+
+  use(nonce: string, expires: number, now = Date.now()): boolean {
+    for (const [n, e] of this.seen) if (e < now) this.seen.delete(n);
+    if (this.seen.has(nonce)) return false;
+    this.seen.set(nonce, expires);
+    return true;
+  }
+}
+
+/** How long a nonce is remembered: past that its request is refused for its time anyway. */
+export const NONCE_LIFETIME_MS = 2 * PROOF_MAX_SKEW_SECONDS * 1000;
+
 /**
  * Checks proofs and remembers their nonces until they expire, so each proof
  * is accepted once.
  */
 export class ProofChecker {
-  #seen = new Map<string, number>();
-
   /** `token(id)` returns the usable token string with that id, or undefined. */
-  constructor(private readonly token: (id: string) => string | undefined) {}
+  constructor(private readonly token: (id: string) => string | undefined, private readonly nonces: NonceSet = new MemoryNonces()) {}
 
   /** Returns why `header` does not prove the token for `body`, or undefined when it does. */
   check(header: string | undefined, body: string, now = Date.now()): string | undefined {
@@ -53,13 +72,7 @@ export class ProofChecker {
     const token = this.token(proofTokenId(header));
     if (token === undefined) return "unknown, expired, used-up or revoked enrollment token";
     if (!safeEqual(sign(token, t, match[2], body), match[3])) return "wrong enrollment token";
-    this.#prune(now);
-    if (this.#seen.has(match[2])) return "this request was already used (replay)";
-    this.#seen.set(match[2], now + 2 * PROOF_MAX_SKEW_SECONDS * 1000);
+    if (!this.nonces.use(match[2], now + NONCE_LIFETIME_MS, now)) return "this request was already used (replay)";
     return undefined;
-  }
-
-  #prune(now: number): void {
-    for (const [nonce, expires] of this.#seen) if (expires < now) this.#seen.delete(nonce);
   }
 }

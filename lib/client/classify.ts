@@ -20,6 +20,8 @@ export interface ExitReason {
   unreachable?: boolean;
   /** True when the relay refused the reverse forward (its port still held). */
   forwardRefused?: boolean;
+  /** The relay port whose forward was refused. */
+  refusedPort?: number;
 }
 
 /** How ssh-run.ts reports an ssh that could not be started at all (missing, not executable). */
@@ -55,7 +57,7 @@ export function classifyExit(exitCode: number | null, signal: string | null, std
   }
   const forward = /remote port forwarding failed for listen port (\d+)/.exec(text);
   if (forward) {
-    return { retryable: true, network: false, forwardRefused: true, message: `the relay refused the forward on port ${forward[1]} (still held by an old session, or not this client's port)` };
+    return { retryable: true, network: false, forwardRefused: true, refusedPort: Number(forward[1]), message: `the relay refused the forward on port ${forward[1]} (still held by an old session, or not this client's port)` };
   }
   const last = stderr.filter((line) => line.trim()).at(-1)?.trim();
   if (signal) return { retryable: true, network: false, message: `ssh was killed by ${signal}` };

@@ -22,6 +22,7 @@ import { CLIENT_PAGE } from "../ui/client-page.ts";
 import { consoleHooks, consoleRoutes } from "../ui/serve.ts";
 import { clientControlRoutes } from "./control-routes.ts";
 import { ClientMetrics } from "./metrics.ts";
+import { requestPortRelease } from "./release.ts";
 import { TunnelSupervisor, type TunnelStatus } from "./supervisor.ts";
 
 /** What `petit status` shows. */
@@ -63,6 +64,7 @@ export async function startClientDaemon(
     probe: () => canConnect(config.ssh_host, config.ssh_port, 1_000),
     onSpawn: (pid) => (pid ? writeFileAtomic(paths.sshPid, `${pid}\n`, 0o644) : rmSync(paths.sshPid, { force: true })),
     onExit: (reason, upSeconds) => metrics.exited(reason, upSeconds),
+    releasePort: (port) => requestPortRelease({ relay: config.relay, id: config.id, port, keyFile: paths.key }),
   });
   const status = (): ClientStatus => {
     const s = supervisor.status();

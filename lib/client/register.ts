@@ -4,13 +4,27 @@
  * @module
  */
 import { request } from "undici";
-import { PROOF_HEADER } from "../constants.ts";
+import { PROOF_HEADER, SIGNATURE_HEADER } from "../constants.ts";
 import { makeProof } from "../proof.ts";
-import type { RegistrationAnswer } from "../server/api.ts";
+import type { RegistrationAnswer } from "../server/registration.ts";
+import { signWithKey } from "../ssh/signature.ts";
 
-/** Registers `publicKey` at the relay API `url`; throws a message naming the relay on any failure. */
+/**
+ * Returns the headers of a registration with `body`: the proof of the
+ * enrollment token, and a signature with the private key at `keyFile` over
+ * that proof and the body (so neither can be replayed with another).
+ */
+export async function registrationHeaders(token: string, body: string, keyFile: string): Promise<Record<string, string>> {
+  const proof = makeProof(token, body);
+  return {
+    "content-type": "application/json", [PROOF_HEADER]: proof,
+    [SIGNATURE_HEADER]: await signWithKey(keyFile, "register@petit", `${proof}\n${body}`),
+  };
+}
+
+/** Registers the key at `keyFile` (public half `publicKey`) at the relay API `url`; throws a message naming the relay on any failure. */
 export async function registerAtRelay(
-  url: string, token: string, request_: { publicKey: string; name?: string; tunnels?: string[] },
+  url: string, token: string, request_: { publicKey: string; keyFile: string; name?: string; tunnels?: string[] },
 ): Promise<RegistrationAnswer> {
   const body = JSON.stringify({
     public_key: request_.publicKey,
@@ -18,11 +32,12 @@ export async function registerAtRelay(
     ...(request_.tunnels?.length ? { tunnels: request_.tunnels } : {}),
   });
   const endpoint = new URL("/v1/register", url).toString();
+  const headers = await registrationHeaders(token, body, request_.keyFile);
   let res;
   try {
     res = await request(endpoint, {
       method: "POST",
-      headers: { "content-type": "application/json", [PROOF_HEADER]: makeProof(token, body) },
+      headers,
       body,
       headersTimeout: 15_000,
       bodyTimeout: 15_000,

@@ -43,6 +43,8 @@ export interface SupervisorOptions {
   onSpawn?: (pid: number | undefined) => void;
   /** Called on every unplanned ssh exit with its reason and how long it had been connected (for the metrics). */
   onExit?: (reason: ExitReason, upSeconds: number) => void;
+  /** Asks the relay to end this client's old session holding `port`; called when the relay refused that forward. */
+  releasePort?: (port: number) => Promise<number>;
 }
 
 /** Supervises one ssh process. */
@@ -192,10 +194,17 @@ export class TunnelSupervisor {
     const reason = classifyExit(exitCode, signal, stderr);
     o.onExit?.(reason, upFor / 1000);
     const backoff = o.backoff ?? DEFAULT_BACKOFF;
-    // The relay ends a stale session holding this client's port as soon as it
-    // refuses the forward (StalePortReaper), so the first retry after a refusal
-    // comes within a second; further refusals in a row back off as usual.
+    // An old session of ours still holds the port: the relay ends it when we ask
+    // (signed with our key), so the first retry after a refusal comes within a
+    // second; further refusals in a row back off as usual.
     this.#refusals = reason.forwardRefused ? this.#refusals + 1 : 0;
+    if (reason.refusedPort !== undefined && o.releasePort) {
+      const port = reason.refusedPort;
+      o.releasePort(port).then(
+        (ended) => o.log(`tunnel: asked the relay to free port ${port}: it ended ${ended} old session(s)`),
+        (error) => o.log(`tunnel: could not ask the relay to free port ${port}: ${(error as Error).message}`),
+      );
+    }
     const attempt = this.#refusals === 1 ? Math.min(this.#failures, 2) : this.#failures;
     const delay = reason.retryable ? retryDelay(attempt, backoff) : backoff.fatal;
     this.#lastError = reason.message;

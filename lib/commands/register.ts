@@ -59,7 +59,7 @@ export class RegisterCommand extends PetitCommand {
     const tunnels = this.tunnels ? this.tunnels.map(parseTunnelFlag) : previous?.tunnel ?? [];
     const paths = this.clientPaths;
     const publicKey = await ensureKeyPair(paths.key, `petit@${hostname()}`);
-    const answer = await registerAtRelay(relay.origin, this.token, { publicKey, name, tunnels: tunnels.map((t) => t.name) });
+    const answer = await registerAtRelay(relay.origin, this.token, { publicKey, keyFile: paths.key, name, tunnels: tunnels.map((t) => t.name) });
     const hostKey = parsePublicKey(answer.ssh.host_key);
     if (this.fingerprint && this.fingerprint.replace(/=+$/, "") !== hostKey.fingerprint) {
       throw new UsageError(

@@ -36,6 +36,8 @@ export interface ServerConfig {
   upstream_timeout: number;
   /** "managed": petit runs its own sshd; "system": petit adds a drop-in to the machine's sshd. */
   ssh_mode: "managed" | "system";
+  /** Unauthenticated SSH connections one address may have open at once (sshd's PerSourceMaxStartups; managed mode). */
+  ssh_max_startups_per_source: number;
   /** System mode: the machine's main sshd_config, which must Include the drop-in folder. */
   system_sshd_config: string;
   /** System mode: the folder petit's drop-in (50-petit.conf) goes to. */
@@ -117,6 +119,7 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   api_failures_per_minute: { kind: "integer", default: 60, min: 0, max: 1_000_000 },
   upstream_timeout: { kind: "integer", default: 300, min: 1, max: 86_400 },
   ssh_mode: { kind: "choice", default: "managed", choices: ["managed", "system"] },
+  ssh_max_startups_per_source: { kind: "integer", default: 100, min: 1, max: 100_000 },
   system_sshd_config: { kind: "string", default: "/etc/ssh/sshd_config" },
   system_dropin_dir: { kind: "string", default: "/etc/ssh/sshd_config.d" },
   system_sshd_pid: { kind: "string", default: "" },

@@ -8,9 +8,10 @@ import { controlError, type ControlRoutes } from "../daemon/control-server.ts";
 import { clientRows } from "./clients-view.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { PresenceMonitor } from "./presence.ts";
-import type { ClientRecord, Registry } from "./registry.ts";
+import { portsOf, type ClientRecord, type Registry } from "./registry.ts";
 import type { SshdBackend } from "./sshd-backend.ts";
-import { endSessionsOnPort } from "./stale-ports.ts";
+import type { SessionSweeper } from "./session-sweep.ts";
+import { endRevokedSessions } from "./stale-ports.ts";
 import { parseNetworks } from "./visitor-auth.ts";
 
 /** What the routes work on. */
@@ -18,6 +19,8 @@ export interface ControlContext {
   registry: Registry;
   presence: PresenceMonitor;
   sshd: SshdBackend;
+  /** Ends sessions that forward nothing (a revoked key's session that has not bound its port yet). */
+  sweeper: SessionSweeper;
   config: ServerConfig;
   /** The proxy's counters, shown with each client. */
   metrics?: ServerMetrics;
@@ -36,7 +39,7 @@ export interface AccessView {
 }
 
 /** Returns the control routes of the relay. */
-export function serverControlRoutes({ registry, presence, sshd, config, metrics, log, ready = () => true }: ControlContext): ControlRoutes {
+export function serverControlRoutes({ registry, presence, sshd, sweeper, config, metrics, log, ready = () => true }: ControlContext): ControlRoutes {
   const find = (label: string): ClientRecord => {
     const client = registry.lookup(label);
     if (!client) throw controlError(404, `no client "${label}" is registered`);
@@ -50,11 +53,13 @@ export function serverControlRoutes({ registry, presence, sshd, config, metrics,
       await presence.refresh();
       return clientRows(registry, presence, config.domain, metrics && ((id) => metrics.view(id)));
     },
-    "POST /v1/clients/:label/revoke": async ({ params }) => {
+    "POST /v1/clients/:label/revoke": async ({ params, body }) => {
       const client = find(params.label);
-      await registry.revoke(client.id);
-      // Removing the key does not end an open session: end it, so the port stops answering now.
-      const ended = sshd.pid ? endSessionsOnPort(client.port, sshd.pid) : [];
+      const freeNames = (body as { free_names?: unknown } | undefined)?.free_names;
+      if (freeNames !== undefined && typeof freeNames !== "boolean") throw controlError(400, '"free_names" must be true or false');
+      await registry.revoke(client.id, { freeNames: freeNames === true });
+      // Removing the key does not end an open session: end them all, so the ports stop answering now.
+      const ended = sshd.pid ? endRevokedSessions(portsOf(client), sshd.pid, sweeper) : [];
       log(`revoked client ${client.id} (${client.key.fingerprint}); ended ${ended.length} session(s)`);
       return { id: client.id, name: client.name, port: client.port, sessions_ended: ended.length };
     },

@@ -29,7 +29,9 @@ import { findSshd, ManagedSshd } from "./sshd.ts";
 import type { SshdBackend } from "./sshd-backend.ts";
 import { SystemSshd, systemSshdOptions } from "./system-sshd.ts";
 import { serverControlRoutes } from "./control-routes.ts";
-import { StalePortReaper } from "./stale-ports.ts";
+import { endSessionsOnPort } from "./stale-ports.ts";
+import { NonceFile } from "./nonce-store.ts";
+import { SessionSweeper } from "./session-sweep.ts";
 import { parseNetworks, VisitorGate } from "./visitor-auth.ts";
 import { ensureTunnelUser } from "./tunnel-user.ts";
 import { TokenStore } from "./tokens.ts";
@@ -63,14 +65,12 @@ export async function startServerDaemon(
       sshdPath: findSshd(config.sshd_path), configFile: paths.sshdConfig, logFile: paths.sshdLog,
       listen: config.listen, port: config.ssh_port, hostKey: paths.hostKey, authorizedKeys: paths.authorizedKeys,
       pidFile: paths.sshdPid, user, strictModes: true, keysViaCommand: user !== userInfo().username, log,
+      maxStartupsPerSource: config.ssh_max_startups_per_source,
     });
   // Every 2 s: "petit server clients" shows a change within seconds, and each poll costs a process spawn.
   const presence = new PresenceMonitor(registry, 2_000);
   const metrics = new ServerMetrics();
-  const reaper = new StalePortReaper({
-    logFile: paths.sshdLog, sshdPid: () => sshd.pid, log,
-    ownerOf: (port) => registry.ownerOf(port)?.id,
-  });
+  const sweeper = new SessionSweeper({ sshdPid: () => sshd.pid, tunnelUser: user, log });
   const accessLog = config.access_log ? new AccessLog(accessLogPath(config.access_log, paths.dir), log) : undefined;
   // sshd writes its log itself and outlives us, so it cannot reopen it: copy and truncate (its fd is O_APPEND, see
   // sshd.ts). The access log's stream appends too, so the same suits it.
@@ -93,7 +93,7 @@ export async function startServerDaemon(
   const sessions = new SessionStore(`petit_relay_${config.control_port}`);
   let ready = false;
   const control = createControlServer(controlSecret, {
-    ...serverControlRoutes({ registry, presence, sshd, config, metrics, log, ready: () => ready }),
+    ...serverControlRoutes({ registry, presence, sshd, sweeper, config, metrics, log, ready: () => ready }),
     ...tokenRoutes(tokens, log),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
   }, log, consoleHooks({
@@ -113,7 +113,7 @@ export async function startServerDaemon(
   const shutdown = async (keepSshd: boolean) => {
     presence.stop();
     metrics.stop();
-    reaper.stop();
+    sweeper.stop();
     logRotation.stop();
     if (keepSshd) sshd.release();
     else await sshd.stop();
@@ -125,8 +125,12 @@ export async function startServerDaemon(
   try {
     await sshd.start();
     const hostKey = sshd.hostKey();
+    // Proofs and port releases share one replay memory, kept on disk across restarts.
+    const nonces = new NonceFile(paths.nonces);
     const api = createApiServer({
-      registry, proof: new ProofChecker((id) => tokens.lookup(id)), onEnrolled: (id) => (tokens.consume(id), metrics.registered()),
+      registry, proof: new ProofChecker((id) => tokens.lookup(id), nonces), nonces,
+      releasePort: (port) => (sshd.pid ? endSessionsOnPort(port, sshd.pid) : []),
+      onEnrolled: (id) => (tokens.consume(id), metrics.registered()),
       domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
@@ -142,7 +146,7 @@ export async function startServerDaemon(
   presence.start();
   metrics.start();
   ready = true;
-  reaper.start();
+  sweeper.start();
   logRotation.start();
   log(`petit-serverd ${process.pid}: proxy on ${config.listen}:${config.http_port}, API on ${config.api_port}, ` +
     `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}`);

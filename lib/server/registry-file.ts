@@ -7,16 +7,18 @@ import { FIRST_CLIENT_ID } from "../constants.ts";
 import { readFileIfExists } from "../fs-atomic.ts";
 import { parsePublicKey } from "../ssh/public-key.ts";
 import type { ClientRecord } from "./registry-records.ts";
+import type { Holds } from "./registry-holds.ts";
 
 /** Reads the registry at `file` (a missing file is an empty registry); throws naming the file and the bad record. */
-export function readRegistryFile(file: string): { clients: ClientRecord[]; nextId: number } {
+export function readRegistryFile(file: string): { clients: ClientRecord[]; nextId: number; holds?: Holds } {
   const text = readFileIfExists(file);
   if (text === undefined) return { clients: [], nextId: FIRST_CLIENT_ID };
   try {
-    const data = JSON.parse(text) as { clients: ClientRecord[]; next_id?: number };
+    const data = JSON.parse(text) as { clients: ClientRecord[]; next_id?: number; held?: Holds };
     if (!Array.isArray(data.clients)) throw new Error('"clients" is not a list');
     data.clients.forEach(checkRecord);
-    return { clients: data.clients, nextId: Number.isInteger(data.next_id) ? data.next_id! : FIRST_CLIENT_ID };
+    if (data.held !== undefined) checkHolds(data.held);
+    return { clients: data.clients, nextId: Number.isInteger(data.next_id) ? data.next_id! : FIRST_CLIENT_ID, holds: data.held };
   } catch (error) {
     throw new Error(
       `Cannot read registry "${file}": ${(error as Error).message} (restore it from a backup; petit never writes it partially)`,
@@ -44,3 +46,12 @@ function checkRecord(record: ClientRecord, index: number): void {
   }
 }
 
+
+/** Throws unless `held` is a well-formed set of holds ({"ports": {"11001": {id, until}}, "names": {…}}). */
+function checkHolds(held: Holds): void {
+  const ok = (map: unknown) => typeof map === "object" && map !== null && !Array.isArray(map) &&
+    Object.values(map).every((h) => Number.isInteger(h?.id) && typeof h.until === "string" && !Number.isNaN(Date.parse(h.until)));
+  if (typeof held !== "object" || held === null || !ok(held.ports) || !ok(held.names)) {
+    throw new Error('"held" must be {"ports": {PORT: {"id": N, "until": ISO time}}, "names": {NAME: {…}}}');
+  }
+}

@@ -15,6 +15,7 @@ import type { PublicKey } from "../ssh/public-key.ts";
 import { checkNames, RegistrationError } from "./registry-checks.ts";
 import { readRegistryFile } from "./registry-file.ts";
 import { assignTunnelPorts, findFreePort } from "./registry-ports.ts";
+import { addHolds, liveHolds, nameRefusal, noHolds, portsHeldFrom, releaseHolds, type Holds } from "./registry-holds.ts";
 import {
   applyAccessChange, buildClientRecord, newAccess, portsOf,
   type AccessChange, type ClientRecord, type RouteRecord,
@@ -43,10 +44,13 @@ export class Registry {
   #clients: ClientRecord[];
   /** Never reused, even after a revoke: an old URL must not reach a new client. */
   #nextId: number;
+  /** Ports and names given up by clients, kept from others for a while (registry-holds.ts). */
+  #holds: Holds;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly options: RegistryOptions, clients: ClientRecord[], nextId: number) {
+  private constructor(readonly options: RegistryOptions, clients: ClientRecord[], nextId: number, holds: Holds) {
     this.#clients = clients;
+    this.#holds = holds;
     this.#nextId = Math.max(nextId, FIRST_CLIENT_ID, ...clients.map((c) => c.id + 1));
   }
 
@@ -55,11 +59,11 @@ export class Registry {
    * between the two writes of a registration leaves nothing out of step.
    */
   static open(options: RegistryOptions): Registry {
-    const { clients: stored, nextId } = readRegistryFile(options.file);
+    const { clients: stored, nextId, holds } = readRegistryFile(options.file);
     // Records from before visitor access existed get a token now, saved at once so it stays stable.
     const missingAccess = stored.some((c) => !c.access);
     const clients = stored.map((c) => (c.access ? c : { ...c, access: newAccess() }));
-    const registry = new Registry(options, clients, nextId);
+    const registry = new Registry(options, clients, nextId, holds ?? noHolds());
     if (!options.readOnly) {
       removeStaleTempFiles(dirname(options.file));
       if (missingAccess) registry.#save(clients, false);
@@ -109,14 +113,23 @@ export class Registry {
     return this.#serialize(async () => {
       const existing = this.#clients.find((c) => c.key.fingerprint === key.fingerprint);
       checkNames(this.#clients, existing, name, tunnels);
-      const base = existing ?? buildClientRecord(this.#nextId, await this.#freePort(), key);
+      const id = existing?.id ?? this.#nextId;
+      for (const label of [name, ...tunnels]) {
+        // Names the client already has stay its own, even ones reserved after it took them.
+        const why = label && !(existing && namesOf(existing).includes(label)) && nameRefusal(this.#holds, id, label);
+        if (why) throw new RegistrationError(why, 409);
+      }
+      const base = existing ?? buildClientRecord(id, await this.#freePort(id), key);
       const updated: ClientRecord = {
-        ...base, name: name ?? base.name, tunnels: await assignTunnelPorts(base, tunnels, (reserved) => this.#freePort(reserved)),
+        ...base, name: name ?? base.name, tunnels: await assignTunnelPorts(base, tunnels, (reserved) => this.#freePort(id, reserved)),
       };
       if (existing && JSON.stringify(existing) === JSON.stringify(updated)) return { client: existing, created: false };
       const clients = existing ? this.#clients.map((c) => (c === existing ? updated : c)) : [...this.#clients, updated];
+      // What the client dropped (a tunnel, a name) is held for it; what it took back is its own again.
+      const dropped = existing ? droppedBy(existing, updated) : { ports: [], names: [] };
+      const holds = addHolds(releaseHolds(this.#holds, portsOf(updated), namesOf(updated)), id, dropped.ports, dropped.names);
       // The ID is spent only once the registration is saved.
-      this.#save(clients, true, existing ? this.#nextId : this.#nextId + 1);
+      this.#save(clients, true, existing ? this.#nextId : this.#nextId + 1, holds);
       return { client: updated, created: !existing };
     });
   }
@@ -132,11 +145,17 @@ export class Registry {
     });
   }
 
-  /** Removes client `id` and its key; returns the removed record, or undefined when there was none. */
-  revoke(id: number): Promise<ClientRecord | undefined> {
+  /**
+   * Removes client `id` and its key; returns the removed record, or undefined
+   * when there was none. Its ports are held from other clients for a day, its
+   * names for a month unless `freeNames`.
+   */
+  revoke(id: number, options: { freeNames?: boolean } = {}): Promise<ClientRecord | undefined> {
     return this.#serialize(async () => {
       const client = this.#clients.find((c) => c.id === id);
-      if (client) this.#save(this.#clients.filter((c) => c !== client));
+      if (!client) return undefined;
+      const holds = addHolds(this.#holds, id, portsOf(client), options.freeNames ? [] : namesOf(client));
+      this.#save(this.#clients.filter((c) => c !== client), true, this.#nextId, holds);
       return client;
     });
   }
@@ -151,9 +170,9 @@ export class Registry {
     });
   }
 
-  /** Returns a port no client holds (nor any of `reserved`) that is free to hand out. */
-  #freePort(reserved: Set<number> = new Set()): Promise<number> {
-    const taken = new Set([...reserved, ...this.#clients.flatMap(portsOf)]);
+  /** Returns a port for client `id` that no client holds (nor any of `reserved`, nor one held for another client) and is free. */
+  #freePort(id: number, reserved: Set<number> = new Set()): Promise<number> {
+    const taken = new Set([...reserved, ...this.#clients.flatMap(portsOf), ...portsHeldFrom(this.#holds, id)]);
     return findFreePort(this.options.range, taken, this.options.isPortFree);
   }
 
@@ -163,8 +182,9 @@ export class Registry {
    * registry in memory change. A failed write changes nothing, on disk or in
    * memory; a full disk is the operator's to fix (507).
    */
-  #save(clients: ClientRecord[], keysChanged = true, nextId = this.#nextId): void {
-    const data = { version: 1, next_id: nextId, clients };
+  #save(clients: ClientRecord[], keysChanged = true, nextId = this.#nextId, holds = this.#holds): void {
+    const live = liveHolds(holds);
+    const data = { version: 1, next_id: nextId, clients, held: live };
     const files = [{ path: this.options.file, data: JSON.stringify(data, null, 2) + "\n" }];
     if (keysChanged) files.push({ path: this.options.authorizedKeys, data: authorizedKeysText(clients) });
     try {
@@ -176,6 +196,7 @@ export class Registry {
     }
     this.#clients = clients;
     this.#nextId = nextId;
+    this.#holds = live;
   }
 
   #serialize<T>(task: () => Promise<T>): Promise<T> {
@@ -183,6 +204,18 @@ export class Registry {
     this.#queue = run.catch(() => undefined);
     return run;
   }
+}
+
+/** The names `client` answers to: its own and its tunnels'. */
+function namesOf(client: ClientRecord): string[] {
+  return [client.name, ...(client.tunnels ?? []).map((t) => t.name)].filter(Boolean);
+}
+
+/** The ports and names `before` had that `after` (the same client) no longer has. */
+function droppedBy(before: ClientRecord, after: ClientRecord): { ports: number[]; names: string[] } {
+  const ports = portsOf(after);
+  const names = namesOf(after);
+  return { ports: portsOf(before).filter((p) => !ports.includes(p)), names: namesOf(before).filter((n) => !names.includes(n)) };
 }
 
 /** authorized_keys for `clients`: each key may listen on its own ports only. */

@@ -1,75 +1,20 @@
 /**
- * Frees a client's port held by its own dead session. When a client
- * reconnects before sshd has noticed its old session is gone (ClientAlive
- * takes ~30 s), sshd logs `bind [127.0.0.1]:P: Address already in use` and
- * refuses the forward. Only that client's key may listen on P
- * (permitlisten), so the holder is that client's own old session: ending it
- * lets the client in on its next try, within a second or two.
+ * Ending the sshd sessions that hold relay ports: a stale session of a client
+ * that reconnected (on the client's signed request, see port-release.ts),
+ * and every session of a revoked client.
  * @module
  */
-import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { allPids, listeningInodes, parentPid, pidsHoldingSockets } from "../proc.ts";
+import { listeningInodes, pidsHoldingSockets, allPids, parentPid } from "../proc.ts";
+import type { SessionSweeper } from "./session-sweep.ts";
 
-/** Settings of the reaper. */
-export interface StalePortOptions {
-  /** sshd's log file, written by sshd itself. */
-  logFile: string;
-  /** PID of the sshd listener whose sessions may be ended. */
-  sshdPid: () => number | undefined;
-  /** Client ID owning a port, or undefined for ports petit did not hand out. */
-  ownerOf: (port: number) => number | undefined;
-  log: (line: string) => void;
-}
-
-const BIND_FAILED = /bind \[127\.0\.0\.1\]:(\d+): Address already in use/;
-
-/** Follows sshd's log and ends sessions that hold a reconnecting client's port. */
-export class StalePortReaper {
-  #offset = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #partial = "";
-
-  constructor(private readonly options: StalePortOptions) {}
-
-  /** Starts following the log from its current end. */
-  start(intervalMs = 200): void {
-    this.#offset = fileSize(this.options.logFile);
-    this.#timer = setInterval(() => this.#poll(), intervalMs);
-    this.#timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-
-  #poll(): void {
-    const size = fileSize(this.options.logFile);
-    if (size < this.#offset) this.#offset = 0; // truncated or rotated
-    if (size === this.#offset) return;
-    const fd = openSync(this.options.logFile, "r");
-    const buffer = Buffer.alloc(Math.min(size - this.#offset, 1 << 20));
-    try {
-      readSync(fd, buffer, 0, buffer.length, this.#offset);
-    } finally {
-      closeSync(fd);
-    }
-    this.#offset += buffer.length;
-    const lines = (this.#partial + buffer.toString("utf8")).split("\n");
-    this.#partial = lines.pop() ?? "";
-    for (const line of lines) {
-      const match = BIND_FAILED.exec(line);
-      if (match) this.reap(Number(match[1]));
-    }
-  }
-
-  /** Ends the session of our sshd holding 127.0.0.1:`port`, if the port is a client's. Returns the PIDs ended. */
-  reap(port: number): number[] {
-    const owner = this.options.ownerOf(port);
-    const sshd = this.options.sshdPid();
-    if (owner === undefined || !sshd) return [];
-    return endSessionsOnPort(port, sshd, (pid) =>
-      this.options.log(`stale port: client ${owner} reconnected while its old session (pid ${pid}) still held port ${port}; ending that session`));
-  }
+/**
+ * Ends every session a revoked client may still have under `sshdPid`: those
+ * listening on any of its `ports`, and — since a session of its key that has
+ * not bound a port yet could bind one later — every logged-in session that
+ * forwards nothing. Returns the PIDs signalled.
+ */
+export function endRevokedSessions(ports: number[], sshdPid: number, sweeper: SessionSweeper): number[] {
+  return [...new Set([...ports.flatMap((port) => endSessionsOnPort(port, sshdPid)), ...sweeper.sweep({ now: true })])];
 }
 
 /**
@@ -99,12 +44,4 @@ export function descendantsOf(root: number): number[] {
     return false;
   };
   return [...parents.keys()].filter(isBelow);
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
 }

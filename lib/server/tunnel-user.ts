@@ -36,6 +36,12 @@ export async function ensureTunnelUser(configured: string, log: (line: string) =
   return name;
 }
 
+/** Returns the numeric uid of account `name`, or undefined when there is no such account. */
+export function uidOf(name: string): number | undefined {
+  const uid = Number(passwdEntry(name)?.split(":")[2]);
+  return Number.isInteger(uid) ? uid : undefined;
+}
+
 function passwdEntry(name: string): string | undefined {
   return readFileSync("/etc/passwd", "utf8").split("\n").find((line) => line.startsWith(`${name}:`));
 }

@@ -23,6 +23,8 @@ export interface SshdSettings {
   keysViaCommand?: boolean;
   /** Checks ownership and modes of key files; off only where the files sit under a world-writable folder. */
   strictModes: boolean;
+  /** Unauthenticated connections one address may hold at once (PerSourceMaxStartups). */
+  maxStartupsPerSource?: number;
 }
 
 /**
@@ -62,7 +64,10 @@ UseDNS no
 LogLevel INFO
 # A relay restart makes every client reconnect at once; sshd's default 10:30:100 refuses most.
 MaxStartups 1000:30:2000
-LoginGraceTime 30
+# …but one address may not hold them all: each unauthenticated connection pins ~1.5 MB of sshd memory until
+# LoginGraceTime. A fleet behind one NAT address needs server.ssh_max_startups_per_source raised.
+PerSourceMaxStartups ${settings.maxStartupsPerSource ?? 100}
+LoginGraceTime 20
 ClientAliveInterval ${CLIENT_ALIVE_INTERVAL}
 ClientAliveCountMax ${CLIENT_ALIVE_COUNT_MAX}
 AllowTcpForwarding no

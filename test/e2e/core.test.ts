@@ -10,11 +10,11 @@ import { createServer as createNetServer } from "node:net";
 import { Readable } from "node:stream";
 import { parse } from "smol-toml";
 import { request } from "undici";
-import { makeProof } from "../../lib/proof.ts";
 import { startOrigin } from "../helpers/origin.ts";
 import { makeHome, petit, petitOk } from "../helpers/petit.ts";
 import { freePort } from "../helpers/ports.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
+import { registrationHeaders, signingKeyLine } from "../helpers/signing-keys.ts";
 
 describe("core relay", () => {
   let relay: Relay;
@@ -176,11 +176,11 @@ describe("core relay", () => {
   });
 
   test("20 concurrent registrations get 20 distinct IDs and ports, and survive server down and up", async () => {
-    const keys = await Promise.all(Array.from({ length: 20 }, (_, i) => fakeKey(i)));
+    const keys = await Promise.all(Array.from({ length: 20 }, () => signingKeyLine()));
     const answers = await Promise.all(keys.map(async (key) => {
       const body = JSON.stringify({ public_key: key });
       const res = await request(`${relay.apiUrl}/v1/register`, {
-        method: "POST", body, headers: { "content-type": "application/json", "x-petit-proof": makeProof(relay.token, body) },
+        method: "POST", body, headers: registrationHeaders(relay.token, body),
       });
       assert.equal(res.statusCode, 201);
       return (await res.body.json()) as { id: number; port: number };
@@ -272,13 +272,3 @@ describe("core relay", () => {
   });
 });
 
-/** Returns a syntactically valid ed25519 public key line with a distinct blob. */
-function fakeKey(i: number): string {
-  const type = Buffer.from("ssh-ed25519");
-  const blob = Buffer.alloc(4 + type.length + 4 + 32);
-  blob.writeUInt32BE(type.length, 0);
-  type.copy(blob, 4);
-  blob.writeUInt32BE(32, 4 + type.length);
-  createHash("sha256").update(`key-${i}-${Math.random()}`).digest().copy(blob, 8 + type.length);
-  return `ssh-ed25519 ${blob.toString("base64")} test-${i}`;
-}

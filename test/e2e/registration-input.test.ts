@@ -15,6 +15,7 @@ import { request } from "undici";
 import { makeProof } from "../../lib/proof.ts";
 import { killFromPidFile, startRelay, type Relay } from "../helpers/fixture.ts";
 import { keyLine, sshBlob } from "../helpers/fuzz.ts";
+import { registrationHeaders } from "../helpers/signing-keys.ts";
 import { makeHome, petit, petitOk } from "../helpers/petit.ts";
 import { freePort } from "../helpers/ports.ts";
 
@@ -42,10 +43,9 @@ describe("registration input", () => {
   /** POSTs `body` (objects as JSON) to /v1/register with a valid proof, or `proof` (null: no proof header). */
   async function post(body: unknown, proof?: string | null): Promise<Answer> {
     const text = typeof body === "string" ? body : JSON.stringify(body);
-    const header = proof === undefined ? makeProof(relay.token, text) : proof;
     const res = await request(`${relay.apiUrl}/v1/register`, {
       method: "POST", body: text, headersTimeout: 10_000, bodyTimeout: 10_000,
-      headers: { "content-type": "application/json", ...(header === null ? {} : { "x-petit-proof": header }) },
+      headers: registrationHeaders(relay.token, text, proof),
     });
     const raw = await res.body.text();
     let json: Record<string, unknown> = {};

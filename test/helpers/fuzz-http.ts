@@ -6,6 +6,8 @@
  * @module
  */
 import { makeProof } from "../../lib/proof.ts";
+import { SIGNATURE_HEADER } from "../../lib/constants.ts";
+import { registrationSignature } from "./signing-keys.ts";
 import { badKeyText, badName, insertAt, keyLine, type Rng } from "./fuzz.ts";
 
 /** One generated input: what kind it is (for reports), its bytes, and how to end the connection. */
@@ -159,7 +161,10 @@ export function apiRequest(rng: Rng, options: { token: string; takenName: string
   const bytes = Buffer.from(body);
   const text = bytes.toString("utf8"); // what the relay hashes
   const header = proof ? makeProof(options.token, text) : brokenProof(rng, options.token, text);
-  const head = `POST /v1/register HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n${header === undefined ? "" : `x-petit-proof: ${header}\r\n`}`;
+  // Bodies sent with a good proof are signed too, so the relay's body checks (not the signature's) are what refuses them.
+  const signature = proof && header ? registrationSignature(text, header) : undefined;
+  const head = `POST /v1/register HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n${header === undefined ? "" : `x-petit-proof: ${header}\r\n`}` +
+    (signature ? `${SIGNATURE_HEADER}: ${signature}\r\n` : "");
   const framing = rng.int(100);
   if (framing < 75) {
     const request = Buffer.concat([Buffer.from(`${head}Content-Length: ${bytes.length}\r\n\r\n`), bytes]);

@@ -6,6 +6,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
+import { signingKeyLine } from "./signing-keys.ts";
 import { connect } from "node:net";
 
 /** mulberry32: small, fast, and the same sequence for the same seed. */
@@ -70,9 +71,13 @@ export function sshBlob(...parts: (string | Buffer)[]): Buffer {
   }));
 }
 
-/** Returns a well-formed "ssh-ed25519 BASE64" line with random key bytes (from `rng` when given). */
+/**
+ * Returns a well-formed "ssh-ed25519 BASE64" line of a fresh key (from `rng`
+ * when given) whose private half signing-keys.ts keeps, so a registration of
+ * it can be signed.
+ */
 export function keyLine(rng?: Rng): string {
-  return `ssh-ed25519 ${sshBlob("ssh-ed25519", rng ? rng.bytes(32) : randomBytes(32)).toString("base64")}`;
+  return signingKeyLine(rng ? rng.bytes(32) : randomBytes(32));
 }
 
 /** Inserts `text` into `into` before index `at`. */

@@ -16,9 +16,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { TunnelState, TunnelStatus } from "../../lib/client/supervisor.ts";
-import { PROOF_HEADER, SERVER_ALIVE_COUNT_MAX, SERVER_ALIVE_INTERVAL } from "../../lib/constants.ts";
-import { makeProof } from "../../lib/proof.ts";
-import type { RegistrationAnswer } from "../../lib/server/api.ts";
+import { SERVER_ALIVE_COUNT_MAX, SERVER_ALIVE_INTERVAL } from "../../lib/constants.ts";
+import type { RegistrationAnswer } from "../../lib/server/registration.ts";
+import { registrationHeaders } from "../../lib/client/register.ts";
 import { pinHostKey } from "../../lib/ssh/known-hosts.ts";
 import { tunnelArgs } from "../../lib/ssh/tunnel-args.ts";
 import { DOMAIN, viaProxy, type Relay } from "./fixture.ts";
@@ -40,12 +40,12 @@ export async function mapLimit<T, R>(items: T[], limit: number, task: (item: T, 
   return results;
 }
 
-/** Registers `publicKey` through the relay's API, proving the token the way `petit register` does. */
-export async function registerKey(relay: Relay, publicKey: string): Promise<RegistrationAnswer> {
-  const body = JSON.stringify({ public_key: publicKey });
+/** Registers the key at `keyFile` through the relay's API, proving the token and signing the way `petit register` does. */
+export async function registerKey(relay: Relay, keyFile: string): Promise<RegistrationAnswer> {
+  const body = JSON.stringify({ public_key: readFileSync(`${keyFile}.pub`, "utf8").trim() });
   const res = await request(`${relay.apiUrl}/v1/register`, {
     method: "POST",
-    headers: { "content-type": "application/json", [PROOF_HEADER]: makeProof(relay.token, body) },
+    headers: await registrationHeaders(relay.token, body, keyFile),
     body, headersTimeout: 15_000, bodyTimeout: 15_000,
   });
   const text = await res.body.text();
@@ -105,7 +105,7 @@ export class Fleet {
         return origin;
       });
       // Registration is serialized by the relay anyway; a little concurrency hides the round trips.
-      const answers = await mapLimit(keys, 4, (file) => registerKey(relay, readFileSync(`${file}.pub`, "utf8").trim()));
+      const answers = await mapLimit(keys, 4, (file) => registerKey(relay, file));
       pinHostKey(knownHosts, answers[0].ssh.host_key);
       const specs: WorkerSpec[] = answers.map((answer, index) => {
         origins[index].identity = `client ${answer.id}`;

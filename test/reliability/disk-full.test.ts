@@ -12,13 +12,12 @@ import { execFileSync } from "node:child_process";
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "undici";
-import { PROOF_HEADER } from "../../lib/constants.ts";
 import { isAlive, readPidFile } from "../../lib/proc.ts";
-import { makeProof } from "../../lib/proof.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { keyLine } from "../helpers/fuzz.ts";
 import { startOrigin } from "../helpers/origin.ts";
 import { petit, petitOk } from "../helpers/petit.ts";
+import { registrationHeaders } from "../helpers/signing-keys.ts";
 
 const ROOT = process.getuid?.() === 0;
 
@@ -64,7 +63,7 @@ describe("a full disk on the relay", { skip: !ROOT && "needs root to mount a sma
     const body = JSON.stringify({ public_key: keyLine() });
     const res = await request(`${relay.apiUrl}/v1/register`, {
       method: "POST", body, headersTimeout: 10_000, bodyTimeout: 10_000,
-      headers: { "content-type": "application/json", [PROOF_HEADER]: makeProof(relay.token, body) },
+      headers: registrationHeaders(relay.token, body),
     });
     return { status: res.statusCode, ...(await res.body.json() as { error?: string; id?: number }) };
   }

@@ -39,7 +39,8 @@ describe("many clients on one relay", () => {
   let fleet: Fleet;
 
   before(async () => {
-    relay = await startRelay({ rangeSize: STORM_CLIENTS + 10 });
+    // Every test client connects from 127.0.0.1: a real fleet comes from many addresses, so lift the per-address cap.
+    relay = await startRelay({ rangeSize: STORM_CLIENTS + 10, config: { ssh_max_startups_per_source: 2000 } });
     fleet = await Fleet.create(relay, STORM_CLIENTS);
   });
 
@@ -130,7 +131,7 @@ describe("1000 registered clients on one relay", () => {
   let fleet: Fleet;
 
   before(async () => {
-    relay = await startRelay({ rangeSize: 1010 });
+    relay = await startRelay({ rangeSize: 1010, config: { ssh_max_startups_per_source: 2000 } });
     fleet = await Fleet.create(relay, 1000);
   });
 

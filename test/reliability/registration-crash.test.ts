@@ -6,15 +6,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "undici";
-import { PROOF_HEADER } from "../../lib/constants.ts";
-import { makeProof } from "../../lib/proof.ts";
 import { pidFrom, report, serverStatus, signal, sleep, timeUntil } from "../helpers/faults.ts";
 import { startRelay, type Relay } from "../helpers/fixture.ts";
 import { petitOk } from "../helpers/petit.ts";
+import { registrationHeaders, signingKeyLine } from "../helpers/signing-keys.ts";
 
 const BURST = 50;
 
@@ -38,7 +36,7 @@ describe("petit-serverd killed during concurrent registrations", () => {
   before(async () => {
     relay = await startRelay({ rangeSize: 4 * BURST });
     // One registration first, so registry.json exists and every round checks a file that was there before.
-    const seed = await register(relay, fakeKey("seed"));
+    const seed = await register(relay, signingKeyLine());
     assert.equal(seed.status, 201);
   });
 
@@ -48,10 +46,10 @@ describe("petit-serverd killed during concurrent registrations", () => {
 
   // The kill comes this long after the burst's first answer: early, middle and late in the burst
   // on this machine, and always while registrations are in flight, however fast the machine is.
-  for (const [round, delay] of [0, 40, 120].entries()) {
+  for (const delay of [0, 40, 120]) {
     test(`a kill ${delay} ms after the first of ${BURST} concurrent registrations is answered loses no answered one and leaves registry and keys consistent`, { timeout: 60_000 }, async () => {
       await petitOk(relay.home, ["server", "up", "--quiet"]); // a round that failed may have left it down
-      const keys = Array.from({ length: BURST }, (_, i) => fakeKey(`${round}-${i}`));
+      const keys = Array.from({ length: BURST }, () => signingKeyLine());
       const serverd = pidFrom(join(relay.home, "server/serverd.pid"))!;
       let firstAnswer: () => void = () => {};
       const answeredOnce = new Promise<void>((resolve) => (firstAnswer = resolve));
@@ -102,7 +100,7 @@ async function register(relay: Relay, key: string): Promise<Attempt> {
   try {
     const res = await request(`${relay.apiUrl}/v1/register`, {
       method: "POST", body, headersTimeout: 10_000, bodyTimeout: 10_000,
-      headers: { "content-type": "application/json", [PROOF_HEADER]: makeProof(relay.token, body) },
+      headers: registrationHeaders(relay.token, body),
     });
     const text = await res.body.text();
     const answer = res.statusCode < 300 ? (JSON.parse(text) as { id: number; port: number }) : undefined;
@@ -140,13 +138,3 @@ function authorizedGrants(relay: Relay): { id: number; port: number; blob: strin
   });
 }
 
-/** Returns a syntactically valid ed25519 public key line with a distinct blob. */
-function fakeKey(label: string): string {
-  const type = Buffer.from("ssh-ed25519");
-  const blob = Buffer.alloc(4 + type.length + 4 + 32);
-  blob.writeUInt32BE(type.length, 0);
-  type.copy(blob, 4);
-  blob.writeUInt32BE(32, 4 + type.length);
-  createHash("sha256").update(`key-${label}-${Math.random()}`).digest().copy(blob, 8 + type.length);
-  return `ssh-ed25519 ${blob.toString("base64")} test-${label}`;
-}

@@ -13,11 +13,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "undici";
-import { makeProof } from "../../lib/proof.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, type Client, type Relay } from "../helpers/fixture.ts";
 import { classify, exchange, fuzzSeed, isRefusal, keyLine, Rng, runPool, type Outcome } from "../helpers/fuzz.ts";
 import { apiRequest, proxyRequest, type FuzzInput } from "../helpers/fuzz-http.ts";
 import { startOrigin } from "../helpers/origin.ts";
+import { registrationHeaders } from "../helpers/signing-keys.ts";
 
 const INPUTS = 11_000;
 const REPLAYS = 200;
@@ -117,7 +117,7 @@ describe("fuzzing the relay", () => {
     assert.ok(readFileSync(join(relay.home, "server/authorized_keys")).equals(keys), "authorized_keys changed");
     const body = JSON.stringify({ public_key: keyLine() });
     const res = await request(`${relay.apiUrl}/v1/register`, {
-      method: "POST", body, headers: { "content-type": "application/json", "x-petit-proof": makeProof(relay.token, body) },
+      method: "POST", body, headers: registrationHeaders(relay.token, body),
     });
     const answer = await res.body.text();
     assert.equal(res.statusCode, 201, answer);
