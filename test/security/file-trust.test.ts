@@ -36,6 +36,7 @@ describe("petit refuses files another account could change (run as root)", { ski
     for (const home of homes) {
       for (const file of ["server/serverd.pid", "server/sshd.pid", "client/clientd.pid", "client/ssh.pid"]) killFromPidFile(join(home, file));
     }
+    for (const home of homes) rmSync(home, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
   });
 
