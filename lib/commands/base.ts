@@ -5,6 +5,8 @@
  */
 import { Command, Option, UsageError } from "clipanion";
 import { configPath, ConfigError, readConfig } from "../config/file.ts";
+import { checkTrusted, TrustError } from "../config/file-trust.ts";
+import { filesBeforeConfig, filesOfConfig } from "../config/trusted-files.ts";
 import type { ClientConfig, PetitConfig, ServerConfig } from "../config/schema.ts";
 import { callControl, ControlError } from "../daemon/control-client.ts";
 import { clientPaths, petitHome, serverPaths } from "../paths.ts";
@@ -47,12 +49,20 @@ export abstract class PetitCommand extends Command {
     return clientPaths(this.home);
   }
 
-  /** Reads the config; a bad file is the user's to fix, so it is a UsageError. */
+  /**
+   * Reads the config; a bad file is the user's to fix, so it is a UsageError.
+   * Refuses first when another account could change the home, the config or
+   * a file the config makes petit run or trust (see config/file-trust.ts).
+   */
   readConfig(): PetitConfig {
     try {
-      return readConfig(this.configFile);
+      // Before parsing: a config another account wrote must not even choose which files are checked next.
+      checkTrusted(filesBeforeConfig(this.home, this.configFile));
+      const config = readConfig(this.configFile);
+      checkTrusted(filesOfConfig(this.home, config));
+      return config;
     } catch (error) {
-      if (error instanceof ConfigError) throw new UsageError(error.message);
+      if (error instanceof ConfigError || error instanceof TrustError) throw new UsageError(error.message);
       throw error;
     }
   }

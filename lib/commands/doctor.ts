@@ -1,5 +1,7 @@
 import { Command, Option } from "clipanion";
 import { ConfigError, readConfig } from "../config/file.ts";
+import { findUntrusted, type TrustProblem } from "../config/file-trust.ts";
+import { filesBeforeConfig, filesOfConfig } from "../config/trusted-files.ts";
 import type { PetitConfig } from "../config/schema.ts";
 import { readFileIfExists } from "../fs-atomic.ts";
 import { allPassed } from "../doctor/check.ts";
@@ -30,13 +32,16 @@ export class DoctorCommand extends PetitCommand {
     // Read here, not through readConfig(): a bad config is a finding to report, not an error to stop at.
     let config: PetitConfig | undefined;
     let configError: string | undefined;
+    // Files another account could change are a finding too; doctor then runs none of the programs they name.
+    let untrusted: TrustProblem[] = findUntrusted(filesBeforeConfig(this.home, configFile));
     try {
-      config = readConfig(configFile);
+      if (!untrusted.length) config = readConfig(configFile);
+      if (config) untrusted = findUntrusted(filesOfConfig(this.home, config));
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       configError = error.message;
     }
-    const results = await diagnose({ home: this.home, configFile, config, configError, configText: readFileIfExists(configFile) });
+    const results = await diagnose({ home: this.home, configFile, config, configError, configText: readFileIfExists(configFile), untrusted });
     if (this.json) {
       this.out(JSON.stringify(results, null, 2));
     } else {

@@ -1,5 +1,6 @@
 import { Command, Option, UsageError } from "clipanion";
 import { userInfo, hostname } from "node:os";
+import { hostKeyChange } from "../client/host-key-pin.ts";
 import { registerAtRelay } from "../client/register.ts";
 import { writeSection } from "../config/file.ts";
 import { clientFields, defaultsOf, expandTarget, parseHostPort, type ClientConfig, type TunnelConfig } from "../config/schema.ts";
@@ -34,7 +35,7 @@ export class RegisterCommand extends PetitCommand {
     description: "A further service NAME=HOST:PORT, reached at <NAME>.<domain> (repeatable; replaces the [[client.tunnel]] list)",
   });
   fingerprint = Option.String("--fingerprint", {
-    description: "The relay's SSH host key fingerprint (SHA256:…), given out of band; a mismatch is refused",
+    description: "The relay's SSH host key fingerprint (SHA256:…), given out of band; a mismatch is refused. Needed to accept a key other than the one pinned",
   });
   json = Option.Boolean("--json", false, { description: "Print the registration as JSON" });
 
@@ -67,6 +68,8 @@ export class RegisterCommand extends PetitCommand {
           "refusing to trust it (someone may be intercepting the connection, or the fingerprint is outdated). Nothing was saved.",
       );
     }
+    const changed = hostKeyChange({ knownHosts: paths.knownHosts, offered: hostKey, fingerprint: this.fingerprint, relay: relay.origin });
+    if (changed) throw new UsageError(changed);
     pinHostKey(paths.knownHosts, answer.ssh.host_key);
     const config: ClientConfig = {
       ...(defaultsOf(clientFields) as unknown as ClientConfig),

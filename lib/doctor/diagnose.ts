@@ -3,6 +3,7 @@
  * the config has ([server] and/or [client]).
  * @module
  */
+import type { TrustProblem } from "../config/file-trust.ts";
 import type { PetitConfig } from "../config/schema.ts";
 import { clientPaths, serverPaths } from "../paths.ts";
 import { fail, ok, runChecks, toResult, type CheckResult, type Role } from "./check.ts";
@@ -19,11 +20,20 @@ export interface DoctorInput {
   configError?: string;
   /** The file's text, to tell which roles a broken config was meant for. */
   configText?: string;
+  /** Files petit trusts that another account could change (see config/file-trust.ts). */
+  untrusted?: TrustProblem[];
 }
 
 /** Runs every check that applies to this PETIT_HOME and returns one result per check. */
 export async function diagnose(input: DoctorInput): Promise<CheckResult[]> {
   const { home, configFile, config } = input;
+  if (input.untrusted?.length) {
+    // Every other command refuses to run here; the checks would run the programs these files name.
+    const roles = config ? (["server", "client"] as const).filter((role) => config[role]) : sectionsIn(input.configText ?? "");
+    const message = input.untrusted.map((p) => `"${p.path}" is ${p.what}`).join("; ") + ": petit refuses to run (other checks skipped)";
+    const fix = input.untrusted.map((p) => p.fix).join(" && ");
+    return (roles.length ? roles : ["client" as const]).map((role) => toResult(role, "trust", fail(message, fix)));
+  }
   if (input.configError !== undefined || !config) {
     const message = input.configError ?? `cannot read "${configFile}"`;
     return sectionsIn(input.configText ?? "").map((role) => toResult(role, "config", fail(message, configErrorFix(message, configFile))));

@@ -379,23 +379,34 @@ describe("petit doctor", () => {
     }
   });
 
-  test("a secret readable by others and a world-writable PETIT_HOME fail the files check with chmod", async () => {
+  test("a secret readable by others fails the files check with chmod 600", async () => {
     const token = join(relay.home, "server/enroll.token");
-    const homeMode = statSync(relay.home).mode & 0o777;
     chmodSync(token, 0o644);
-    chmodSync(relay.home, 0o777);
     try {
       const result = await doctor(relay.home);
       assert.equal(result.exitCode, 1);
       const row = result.row("server", "files");
       assert.equal(row.status, "fail");
-      assert.equal(row.message,
-        `"${relay.home}" has mode 0777 (anyone could replace petit's files); ` +
-        `"${token}" has mode 0644 (a secret must be readable by its owner only)`);
-      assert.equal(row.fix, `chmod o-w "${relay.home}" && chmod 600 "${token}"`);
+      assert.equal(row.message, `"${token}" has mode 0644 (a secret must be readable by its owner only)`);
+      assert.equal(row.fix, `chmod 600 "${token}"`);
+    } finally {
+      chmodSync(token, 0o600);
+    }
+  });
+
+  test("a world-writable PETIT_HOME fails the trust check with chmod go-w and runs no other check", async () => {
+    const homeMode = statSync(relay.home).mode & 0o777;
+    chmodSync(relay.home, 0o777);
+    try {
+      const result = await doctor(relay.home);
+      assert.equal(result.exitCode, 1);
+      assert.equal(result.rows.length, 1);
+      const row = result.row("server", "trust");
+      assert.equal(row.status, "fail");
+      assert.match(row.message, new RegExp(`^"${relay.home}" is writable by group and others \\(owner root, mode 0777\\)`));
+      assert.equal(row.fix, `chmod go-w "${relay.home}"`);
     } finally {
       chmodSync(relay.home, homeMode);
-      chmodSync(token, 0o600);
     }
   });
 
