@@ -14,7 +14,9 @@ import type { SessionSweeper } from "./session-sweep.ts";
  * forwards nothing. Returns the PIDs signalled.
  */
 export function endRevokedSessions(ports: number[], sshdPid: number, sweeper: SessionSweeper): number[] {
-  return [...new Set([...ports.flatMap((port) => endSessionsOnPort(port, sshdPid)), ...sweeper.sweep({ now: true })])];
+  // The sweep first: it passes over sessions that hold a port, which are then ended by port (each counted once).
+  const idle = sweeper.sweep({ now: true });
+  return [...idle, ...ports.flatMap((port) => endSessionsOnPort(port, sshdPid))];
 }
 
 /**
