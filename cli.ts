@@ -50,6 +50,16 @@ for (const command of [
   Builtins.HelpCommand, Builtins.VersionCommand,
 ]) cli.register(command);
 
+// A reader that closes early (`petit server clients | head -1`) ends petit as it ends any Unix tool: at once, quietly,
+// with the status SIGPIPE's default action gives a shell (128 + 13), so `set -o pipefail` still sees the output was cut.
+// Node ignores SIGPIPE, so without this each write fails with EPIPE and the unhandled error prints a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(141);
+    throw error; // anything else is as unexpected as it was without this listener
+  });
+}
+
 const context = Cli.defaultContext;
 let command: Command;
 try {

@@ -88,7 +88,7 @@ export interface PetitConfig {
   client?: ClientConfig;
 }
 
-type Kind = "choice" | "string" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
+type Kind = "choice" | "string" | "address" | "user" | "path" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
 
 /** One key: its kind, default (absent → required) and what is expected, in words. */
 interface Field {
@@ -103,28 +103,28 @@ interface Field {
 /** How each `[server]` key is checked, and its default when it has one. */
 export const serverFields: Record<keyof ServerConfig, Field> = {
   domain: { kind: "domain" },
-  listen: { kind: "string", default: "0.0.0.0" },
+  listen: { kind: "address", default: "0.0.0.0" },
   http_port: { kind: "port", default: DEFAULT_HTTP_PORT },
   api_port: { kind: "port", default: DEFAULT_API_PORT },
   control_port: { kind: "port", default: DEFAULT_SERVER_CONTROL_PORT },
   ssh_port: { kind: "port", default: DEFAULT_SSH_PORT },
   ssh_host: { kind: "host", default: "" },
   port_range: { kind: "range", default: `${DEFAULT_PORT_RANGE.first}-${DEFAULT_PORT_RANGE.last}` },
-  sshd_path: { kind: "string", default: "" },
-  tunnel_user: { kind: "string", default: "" },
+  sshd_path: { kind: "path", default: "" },
+  tunnel_user: { kind: "user", default: "" },
   allow_from: { kind: "cidrs", default: [] },
   trusted_proxies: { kind: "cidrs", default: [] },
-  tls_cert: { kind: "string", default: "" },
-  tls_key: { kind: "string", default: "" },
+  tls_cert: { kind: "path", default: "" },
+  tls_key: { kind: "path", default: "" },
   api_failures_per_minute: { kind: "integer", default: 60, min: 0, max: 1_000_000 },
   upstream_timeout: { kind: "integer", default: 300, min: 1, max: 86_400 },
   ssh_mode: { kind: "choice", default: "managed", choices: ["managed", "system"] },
   ssh_max_startups_per_source: { kind: "integer", default: 100, min: 1, max: 100_000 },
-  system_sshd_config: { kind: "string", default: "/etc/ssh/sshd_config" },
-  system_dropin_dir: { kind: "string", default: "/etc/ssh/sshd_config.d" },
-  system_sshd_pid: { kind: "string", default: "" },
-  system_sshd_log: { kind: "string", default: "" },
-  access_log: { kind: "string", default: "" },
+  system_sshd_config: { kind: "path", default: "/etc/ssh/sshd_config" },
+  system_dropin_dir: { kind: "path", default: "/etc/ssh/sshd_config.d" },
+  system_sshd_pid: { kind: "path", default: "" },
+  system_sshd_log: { kind: "path", default: "" },
+  access_log: { kind: "path", default: "" },
 };
 
 /** How each `[client]` key is checked, and its default when it has one. */
@@ -141,7 +141,7 @@ export const clientFields: Record<keyof ClientConfig, Field> = {
   ssh_host: { kind: "host" },
   ssh_port: { kind: "port" },
   ssh_user: { kind: "string" },
-  ssh_path: { kind: "string", default: "ssh" },
+  ssh_path: { kind: "path", default: "ssh" },
   keepalive_interval: { kind: "integer", default: SERVER_ALIVE_INTERVAL, min: 1, max: 3600 },
   keepalive_count: { kind: "integer", default: SERVER_ALIVE_COUNT_MAX, min: 1, max: 100 },
   up_timeout: { kind: "integer", default: 20, min: 1, max: 3600 },
@@ -163,6 +163,17 @@ export function checkValue(field: Field, value: unknown): string | undefined {
         ? undefined : `one of ${field.choices?.map((c) => `"${c}"`).join(", ")}`;
     case "string":
       return typeof value === "string" ? undefined : "a string";
+    // These reach sshd_config, authorized_keys or a systemd unit, where a line break would add a directive.
+    case "address":
+      return typeof value === "string" && /^[A-Za-z0-9.:%-]{1,255}$/.test(value)
+        ? undefined : 'an IP address or host name such as "0.0.0.0", "::" or "127.0.0.1"';
+    case "user":
+      return typeof value === "string" && /^([A-Za-z_][A-Za-z0-9_.-]{0,31})?$/.test(value)
+        ? undefined : 'an account name such as "petit-tunnel" (letters, digits, "_", "-", "."), or ""';
+    case "path":
+      // eslint-disable-next-line no-control-regex
+      return typeof value === "string" && !/[\x00-\x1f\x7f"'\\]/.test(value)
+        ? undefined : "a path without line breaks, control characters, quotes or backslashes";
     case "tunnels":
       return Array.isArray(value) && value.every((t) =>
           typeof t === "object" && t !== null && typeof t.name === "string" && /^[a-z0-9-]{1,63}$/.test(t.name) &&

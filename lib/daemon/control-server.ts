@@ -59,7 +59,7 @@ export function createControlServer(
       try {
         const text = await readBody(req, 64 * 1024);
         const body = text ? JSON.parse(text) : undefined;
-        const params = Object.fromEntries(route.names.map((name, i) => [name, decodeURIComponent(match[i + 1])]));
+        const params = Object.fromEntries(route.names.map((name, i) => [name, decodeSegment(match[i + 1])]));
         return sendJson(res, 200, await route.handler({ params, query: new URLSearchParams(search), body }));
       } catch (error) {
         const status = (error as { status?: number }).status ?? (error instanceof SyntaxError ? 400 : 500);
@@ -74,4 +74,13 @@ export function createControlServer(
 /** An error a control handler throws for the caller's mistake, with its HTTP status. */
 export function controlError(status: number, message: string): Error {
   return Object.assign(new Error(message), { status });
+}
+
+/** Decodes one `:name` part of a path; a malformed %-escape is the caller's mistake (400), not the daemon's (500). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw controlError(400, `cannot decode "${segment.slice(0, 100)}" in the path: malformed %-escape (encode it with encodeURIComponent)`);
+  }
 }

@@ -5,6 +5,12 @@
  * state-changing call must also carry the session's CSRF token in a header,
  * matching the CSRF cookie (double submit) and the session it belongs to.
  * Everything lives in memory: a daemon restart signs everyone out.
+ *
+ * Browsers send 127.0.0.1's cookies to every port of it, so the cookies are
+ * named for the daemon (its port) and limited to UI_PATH: a web app on
+ * another port sees them only if the browser opens a page of it under /ui.
+ * The CSRF check never depends on an Origin header, which a local program
+ * simply leaves out.
  * @module
  */
 import { randomBytes } from "node:crypto";
@@ -15,6 +21,9 @@ export const LOGIN_CODE_TTL_MS = 120_000;
 
 /** A session ends after this long without a request. */
 export const SESSION_IDLE_MS = 12 * 3600_000;
+
+/** The one path the browser uses (page, assets, login, and the JSON API under /ui/v1/): its cookies go nowhere else. */
+export const UI_PATH = "/ui";
 
 /** Header the page sends the CSRF token in. */
 export const CSRF_HEADER = "x-petit-csrf";
@@ -78,8 +87,8 @@ export class SessionStore {
     return {
       session,
       cookies: [
-        `${this.sessionCookie}=${session.id}; Path=/; HttpOnly; SameSite=Strict`,
-        `${this.csrfCookie}=${session.csrf}; Path=/; SameSite=Strict`,
+        `${this.sessionCookie}=${session.id}; Path=${UI_PATH}; HttpOnly; SameSite=Strict`,
+        `${this.csrfCookie}=${session.csrf}; Path=${UI_PATH}; SameSite=Strict`,
       ],
     };
   }
@@ -99,8 +108,9 @@ export class SessionStore {
 
   /**
    * Checks a browser request: reads need a live session; anything else also
-   * needs the CSRF header equal to the CSRF cookie and to the session's token.
-   * Returns the refusal, or undefined when the request may go on.
+   * needs the CSRF header equal to the CSRF cookie and to the session's token,
+   * whether or not an Origin header came with it. Returns the refusal, or
+   * undefined when the request may go on.
    */
   authorize(method: string, headers: { cookie?: string; [CSRF_HEADER]?: string | string[] }): SessionRefusal | undefined {
     const session = this.session(headers.cookie);
@@ -118,7 +128,7 @@ export class SessionStore {
   end(cookieHeader: string | undefined): string[] {
     const id = parseCookies(cookieHeader)[this.sessionCookie];
     if (id !== undefined) this.#sessions.delete(id);
-    return [this.sessionCookie, this.csrfCookie].map((name) => `${name}=; Path=/; Max-Age=0; SameSite=Strict`);
+    return [this.sessionCookie, this.csrfCookie].map((name) => `${name}=; Path=${UI_PATH}; Max-Age=0; SameSite=Strict`);
   }
 
   #expired(session: Session): boolean {

@@ -5,6 +5,7 @@
  */
 import type { ServerConfig } from "../config/schema.ts";
 import { controlError, type ControlRoutes } from "../daemon/control-server.ts";
+import { parseAccessChange } from "./access-change.ts";
 import { clientRows } from "./clients-view.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { PresenceMonitor } from "./presence.ts";
@@ -12,7 +13,6 @@ import { portsOf, type ClientRecord, type Registry } from "./registry.ts";
 import type { SshdBackend } from "./sshd-backend.ts";
 import type { SessionSweeper } from "./session-sweep.ts";
 import { endRevokedSessions } from "./stale-ports.ts";
-import { parseNetworks } from "./visitor-auth.ts";
 
 /** What the routes work on. */
 export interface ControlContext {
@@ -66,14 +66,7 @@ export function serverControlRoutes({ registry, presence, sshd, sweeper, config,
     "GET /v1/clients/:label/access": ({ params }) => view(find(params.label)),
     "POST /v1/clients/:label/access": async ({ params, body }) => {
       const client = find(params.label);
-      const change = (body ?? {}) as { rotate?: boolean; public?: boolean; allow_from?: string[] };
-      if (change.allow_from) {
-        try {
-          parseNetworks(change.allow_from);
-        } catch (error) {
-          throw controlError(400, (error as Error).message);
-        }
-      }
+      const change = parseAccessChange(body);
       const updated = await registry.updateAccess(client.id, change);
       log(`access of client ${client.id} changed: ${JSON.stringify({ ...change, rotate: change.rotate ?? false })}`);
       return view(updated);

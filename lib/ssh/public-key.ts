@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { keyMaterialProblem } from "./key-material.ts";
 
 /** Key types the relay accepts. DSA is left out: sshd refuses it anyway. */
 export const ALLOWED_KEY_TYPES = [
@@ -53,9 +54,12 @@ export function parsePublicKey(text: unknown): PublicKey {
     throw new Error("public_key's key data is not valid base64");
   }
   const bytes = Buffer.from(blob, "base64");
-  if (!wellFormed(type, readSshStrings(bytes))) {
+  const fields = readSshStrings(bytes);
+  if (!fields || !wellFormed(type, fields)) {
     throw new Error(`public_key's key data does not hold a "${type}" key`);
   }
+  const problem = keyMaterialProblem(type, fields);
+  if (problem) throw new Error(`public_key's ${type} key ${problem}: it cannot be a real key`);
   const fingerprint = "SHA256:" + createHash("sha256").update(bytes).digest("base64").replace(/=+$/, "");
   return { type, blob, fingerprint };
 }
@@ -66,15 +70,15 @@ export function parsePublicKey(text: unknown): PublicKey {
  * point, the 32-byte ed25519 key, or RSA's e and n; security keys add their
  * application. Nothing may follow.
  */
-function wellFormed(type: string, fields: Buffer[] | undefined): boolean {
-  if (!fields || fields[0]?.toString("latin1") !== type) return false;
+function wellFormed(type: string, fields: Buffer[]): boolean {
+  if (fields[0]?.toString("latin1") !== type) return false;
   const sk = type.startsWith("sk-") ? 1 : 0;
   if (type.includes("ed25519")) return fields.length === 2 + sk && fields[1].length === 32;
   if (type.includes("ecdsa")) {
     const curve = /nistp\d+/.exec(type)![0];
     return fields.length === 3 + sk && fields[1].toString("latin1") === curve && fields[2].length > 0;
   }
-  return fields.length === 3 && fields[1].length > 0 && fields[2].length >= 128; // ssh-rsa: e, n (≥ 1024 bits)
+  return fields.length === 3; // ssh-rsa: e, n (their values are checked by keyMaterialProblem)
 }
 
 /** Splits an SSH wire-format blob into its strings (uint32 length + bytes); undefined when malformed. */

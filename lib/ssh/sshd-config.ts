@@ -5,6 +5,7 @@
  * @module
  */
 import { CLIENT_ALIVE_COUNT_MAX, CLIENT_ALIVE_INTERVAL, FORCED_COMMAND } from "../constants.ts";
+import { assertSshdWords } from "./sshd-values.ts";
 
 /** Settings of the generated sshd_config. */
 export interface SshdSettings {
@@ -38,6 +39,10 @@ export function listenAddresses(listen: string): string[] {
 
 /** Returns the text of an sshd_config for `settings`. */
 export function renderSshdConfig(settings: SshdSettings): string {
+  assertSshdWords({
+    "server.listen": settings.listen, "server.tunnel_user": settings.user, "the host key path": settings.hostKey,
+    "the authorized_keys path": settings.authorizedKeys, "the sshd pid file path": settings.pidFile,
+  });
   const rootLogin = settings.user === "root" ? "forced-commands-only" : "no";
   const keys = settings.keysViaCommand
     ? `AuthorizedKeysFile none\nAuthorizedKeysCommand /bin/cat ${settings.authorizedKeys}\nAuthorizedKeysCommandUser root`
@@ -119,6 +124,7 @@ export interface DropInSettings {
  * access to petit's files and its own ~/.ssh is never read.
  */
 export function renderDropIn(settings: DropInSettings): string {
+  assertSshdWords({ "server.tunnel_user": settings.user, "the authorized_keys path": settings.authorizedKeys });
   return `${DROP_IN_MARKER} ("petit server init --ssh-mode system"); "petit server uninstall-sshd" removes it.
 # It applies to the tunnel account only. Rewritten at every start of petit-serverd: do not edit.
 ${renderMatchBlock(settings.user, [

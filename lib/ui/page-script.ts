@@ -32,7 +32,8 @@ const petit = (() => {
   const api = async (method, path, body) => {
     let res;
     try {
-      res = await fetch(path, {
+      // The API under /ui, the only path the session cookie is sent to.
+      res = await fetch("/ui" + path, {
         method, cache: "no-store", credentials: "same-origin",
         headers: { "content-type": "application/json", "x-petit-csrf": csrf() },
         body: body === undefined ? undefined : JSON.stringify(body),

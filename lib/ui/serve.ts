@@ -1,15 +1,18 @@
 /**
  * The browser side of a control port: the page and its assets, the one-time
  * login, /metrics, /healthz and /readyz. Plugged into createControlServer()
- * as its `open` and `authorize` hooks; JSON calls then go to the ordinary
- * control routes, with a session cookie and CSRF header instead of the secret.
+ * as its `open` and `authorize` hooks. The page's JSON calls go to
+ * /ui/v1/…, the ordinary control routes under UI_PATH (where the session
+ * cookie is sent), with the cookie and CSRF header instead of the secret;
+ * /v1/… itself answers the secret only.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { CONTROL_SECRET_HEADER } from "../constants.ts";
 import { sendJson } from "../http/body.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../http/prometheus.ts";
 import type { ControlOptions, ControlRoutes } from "../daemon/control-server.ts";
-import { LOGIN_CODE_TTL_MS, type SessionStore } from "../daemon/session.ts";
+import { LOGIN_CODE_TTL_MS, UI_PATH, type SessionStore } from "../daemon/session.ts";
 import { loginLanding, signedOutPage } from "./pages.ts";
 
 /** One page: its HTML (given the CSRF cookie's name), script and style sheet. */
@@ -99,6 +102,8 @@ export function consoleHooks(options: ConsoleOptions): ControlOptions {
       sendJson(res, 200, { signed_out: true });
     },
   };
+  // Requests that came in as /ui/v1/…: the only ones a browser session may make.
+  const browserCalls = new WeakSet<IncomingMessage>();
   return {
     open(req, res) {
       const refusal = checkOrigin(req);
@@ -107,12 +112,18 @@ export function consoleHooks(options: ConsoleOptions): ControlOptions {
         return true;
       }
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      if (url.pathname.startsWith(`${UI_PATH}/v1/`)) {
+        browserCalls.add(req);
+        req.url = req.url!.slice(UI_PATH.length);
+        return false;
+      }
       const route = routes[`${req.method === "HEAD" ? "GET" : req.method} ${url.pathname}`];
       if (!route) return false;
       route(req, res, url.searchParams);
       return true;
     },
     authorize(req, path) {
+      if (!browserCalls.has(req)) return { status: 401, message: `missing or wrong ${CONTROL_SECRET_HEADER} header (the web console calls ${UI_PATH}${path})` };
       if (path === LOGIN_CODE_PATH) return { status: 401, message: "a login code needs the control secret (run \"petit ui\")" };
       return sessions.authorize(req.method ?? "GET", req.headers);
     },

@@ -257,7 +257,7 @@ describe("a bad config file", () => {
   const cases: [string, (text: string) => string, string, RegExp][] = [
     ["bad TOML", (t) => t.replace(/^http_port = \d+$/m, "http_port = "), "http_port", /line \d+ \("http_port ="\): invalid value/],
     ["a port given as a string", (t) => t.replace(/^http_port = (\d+)$/m, 'http_port = "$1"'), "server.http_port", /expected a port number/],
-    ["a list where a string is expected", (t) => t.replace(/^listen = .*$/m, 'listen = ["127.0.0.1"]'), "server.listen", /expected a string/],
+    ["a list where a string is expected", (t) => t.replace(/^listen = .*$/m, 'listen = ["127.0.0.1"]'), "server.listen", /expected an IP address or host name/],
     ["an unknown key", (t) => t.replace("[server]\n", "[server]\nhtp_port = 80\n"), "server.htp_port", /unknown key/],
     ["an unknown section", (t) => `${t}\n[sever]\nhttp_port = 80\n`, "sever", /unknown section/],
   ];

@@ -54,10 +54,11 @@ describe("the client's web console", { skip }, () => {
     await waitForText(page, "#state", "Connected");
     assert.equal(await page.textContent("#f-id"), "1001");
     assert.equal(await page.textContent("#f-target"), `127.0.0.1:${originA.port}`);
-    const cookies = await browser.context.cookies(`http://127.0.0.1:${controlPort}`);
+    const cookies = await browser.context.cookies(`http://127.0.0.1:${controlPort}/ui`);
     const session = cookies.find((c) => c.name === `petit_client_${controlPort}_session`);
     assert.ok(session?.httpOnly, "the session cookie is HttpOnly");
     assert.equal(session?.sameSite, "Strict");
+    assert.equal(session?.path, "/ui", "the session cookie is sent to the console's path only");
     // The link works once.
     const again = await request(url);
     assert.equal(again.statusCode, 401);
@@ -104,13 +105,14 @@ describe("the client's web console", { skip }, () => {
   });
 
   test("state-changing calls need the CSRF header, and everything needs a session or the secret", async () => {
-    const withoutCsrf = await page.evaluate(() => fetch("/v1/pause", { method: "POST" }).then((r) => r.status));
+    const withoutCsrf = await page.evaluate(() => fetch("/ui/v1/pause", { method: "POST" }).then((r) => r.status));
     assert.equal(withoutCsrf, 403);
     assert.equal((await control("/v1/status")).statusCode, 401);
     assert.equal((await control("/v1/pause", { method: "POST" })).statusCode, 401);
     assert.equal((await control("/v1/status", { headers: { host: `evil.example:${controlPort}` } })).statusCode, 421);
-    const cookie = (await browser.context.cookies(`http://127.0.0.1:${controlPort}`)).map((c) => `${c.name}=${c.value}`).join("; ");
-    const crossSite = await control("/v1/pause", { method: "POST", headers: { cookie, origin: "http://evil.example" } });
+    const cookie = (await browser.context.cookies(`http://127.0.0.1:${controlPort}/ui`)).map((c) => `${c.name}=${c.value}`).join("; ");
+    assert.match(cookie, /_session=/);
+    const crossSite = await control("/ui/v1/pause", { method: "POST", headers: { cookie, origin: "http://evil.example" } });
     assert.equal(crossSite.statusCode, 403);
     const code = await control("/v1/ui/login-code", { method: "POST", headers: { cookie } });
     assert.equal(code.statusCode, 401, "a browser session cannot mint login codes");

@@ -62,6 +62,12 @@ export class ServerInitCommand extends PetitCommand {
     if (!SSH_MODES.includes(config.ssh_mode)) {
       throw new UsageError(`--ssh-mode must be "managed" or "system", got "${config.ssh_mode}"`);
     }
+    // Every value, as config load would check it: a line break in --listen would otherwise reach sshd_config.
+    for (const [key, field] of Object.entries(serverFields)) {
+      const value = config[key as keyof ServerConfig];
+      const expected = checkValue(field, value);
+      if (expected) throw new UsageError(`Cannot use server.${key} ${JSON.stringify(value)}: expected ${expected}`);
+    }
     if (config.ssh_mode === "system") {
       // Before anything is written: a config sshd refuses leaves config.toml as it was.
       const system = await setUpSystemSshd(config, this.serverPaths, (line) => this.out(line)).catch((error: Error) => {

@@ -54,10 +54,10 @@ test("the console page needs a session; without one it says how to get a login l
 
 test("a browser session reads the API with its cookie and writes only with the CSRF header", async () => {
   const { cookie, csrf } = await signIn();
-  assert.equal((await request(`${base}/v1/status`, { headers: { cookie } })).statusCode, 200);
-  assert.equal((await request(`${base}/v1/pause`, { method: "POST", headers: { cookie } })).statusCode, 403);
+  assert.equal((await request(`${base}/ui/v1/status`, { headers: { cookie } })).statusCode, 200);
+  assert.equal((await request(`${base}/ui/v1/pause`, { method: "POST", headers: { cookie } })).statusCode, 403);
   const before = changes;
-  const ok = await request(`${base}/v1/pause`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf } });
+  const ok = await request(`${base}/ui/v1/pause`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf } });
   assert.equal(ok.statusCode, 200);
   assert.equal(changes, before + 1);
 });
@@ -69,17 +69,19 @@ test("the CLI's secret header still works, and a wrong one is refused", async ()
 
 test("a browser session cannot mint login codes: that needs the secret", async () => {
   const { cookie, csrf } = await signIn();
-  const res = await request(`${base}/v1/ui/login-code`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf } });
-  assert.equal(res.statusCode, 401);
+  for (const path of ["/v1/ui/login-code", "/ui/v1/ui/login-code"]) {
+    const res = await request(`${base}${path}`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf } });
+    assert.equal(res.statusCode, 401, path);
+  }
 });
 
 test("another host name (DNS rebinding) gets 421, a cross-origin write 403", async () => {
   const { cookie, csrf } = await signIn();
-  const rebound = await request(`${base}/v1/status`, { headers: { host: "attacker.example", cookie } });
+  const rebound = await request(`${base}/ui/v1/status`, { headers: { host: "attacker.example", cookie } });
   assert.equal(rebound.statusCode, 421);
-  const cross = await request(`${base}/v1/pause`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf, origin: "http://attacker.example" } });
+  const cross = await request(`${base}/ui/v1/pause`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf, origin: "http://attacker.example" } });
   assert.equal(cross.statusCode, 403);
-  const local = await request(`${base}/v1/pause`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf, origin: base } });
+  const local = await request(`${base}/ui/v1/pause`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf, origin: base } });
   assert.equal(local.statusCode, 200);
 });
 
@@ -98,5 +100,26 @@ test("/metrics, /healthz and /readyz answer without the secret; /readyz says why
 test("sign-out ends the session", async () => {
   const { cookie, csrf } = await signIn();
   assert.equal((await request(`${base}/ui/logout`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf } })).statusCode, 200);
+  assert.equal((await request(`${base}/ui/v1/status`, { headers: { cookie } })).statusCode, 401);
+});
+
+test("the session cookies are set for /ui only, and a session is no key to /v1/ (the secret's API)", async () => {
+  const code = await request(`${base}/v1/ui/login-code`, { method: "POST", headers: { "x-petit-secret": SECRET } });
+  const login = await request(((await code.body.json()) as { url: string }).url);
+  for (const cookie of [login.headers["set-cookie"]].flat() as string[]) assert.match(cookie, /; Path=\/ui; .*SameSite=Strict/);
+  const { cookie, csrf } = await signIn();
+  const before = changes;
   assert.equal((await request(`${base}/v1/status`, { headers: { cookie } })).statusCode, 401);
+  assert.equal((await request(`${base}/v1/pause`, { method: "POST", headers: { cookie, "x-petit-csrf": csrf } })).statusCode, 401);
+  assert.equal(changes, before);
+});
+
+test("a session cookie without the CSRF header is refused 403 whether or not an Origin header came with it", async () => {
+  const { cookie } = await signIn();
+  const before = changes;
+  for (const origin of [undefined, base]) {
+    const res = await request(`${base}/ui/v1/pause`, { method: "POST", headers: { cookie, ...(origin ? { origin } : {}) } });
+    assert.equal(res.statusCode, 403, `origin ${origin}`);
+  }
+  assert.equal(changes, before);
 });

@@ -21,8 +21,8 @@ test("redeem() trades a login code for HttpOnly SameSite=Strict session and CSRF
   const login = sessions.redeem(code);
   assert.ok(login);
   const [session, csrf] = login.cookies;
-  assert.match(session, /^petit_client_3015_session=[\w-]{40,}; Path=\/; HttpOnly; SameSite=Strict$/);
-  assert.match(csrf, /^petit_client_3015_csrf=[\w-]{30,}; Path=\/; SameSite=Strict$/);
+  assert.match(session, /^petit_client_3015_session=[\w-]{40,}; Path=\/ui; HttpOnly; SameSite=Strict$/);
+  assert.match(csrf, /^petit_client_3015_csrf=[\w-]{30,}; Path=\/ui; SameSite=Strict$/);
   assert.doesNotMatch(csrf, /HttpOnly/, "the page's script must read the CSRF cookie");
   assert.equal(sessions.redeem(code), undefined, "a code works once");
 });
