@@ -21,6 +21,7 @@ export const PROXY_HEADER_TIMEOUT_MS = 5_000;
  * then see the visitor's address (client-address.ts).
  */
 export function acceptProxyProtocol(server: Server, trusted: BlockList | undefined, log: (line: string) => void): void {
+  const tls = "setSecureContext" in server;
   const listeners = server.listeners("connection") as ((socket: Socket) => void)[];
   server.removeAllListeners("connection");
   const handOn = (socket: Socket) => {
@@ -32,14 +33,14 @@ export function acceptProxyProtocol(server: Server, trusted: BlockList | undefin
   server.on("connection", (socket: Socket) => {
     const peer = plainAddress(socket.remoteAddress ?? "");
     if (!inList(trusted, peer)) return handOn(socket);
-    readHeader(socket, peer, log, handOn);
+    readHeader(socket, peer, tls, log, handOn);
   });
 }
 
 function noop(): void {}
 
 /** Reads the header off `socket`, puts back what follows it, and calls `done`; closes the socket on a bad header. */
-function readHeader(socket: Socket, peer: string, log: (line: string) => void, done: (socket: Socket) => void): void {
+function readHeader(socket: Socket, peer: string, tls: boolean, log: (line: string) => void, done: (socket: Socket) => void): void {
   let received: Buffer = Buffer.alloc(0);
   const fail = (reason: string) => {
     cleanup();
@@ -57,9 +58,9 @@ function readHeader(socket: Socket, peer: string, log: (line: string) => void, d
     if (header.source !== undefined) setProxiedSource(socket, plainAddress(header.source));
     if (received.length > header.length) socket.unshift(received.subarray(header.length));
     done(socket);
-    if (socket.destroyed) return;
-    // Node's HTTP server reads straight from the socket's handle, past what was put back; a "data" listener makes it
-    // read through the stream instead (TLS takes what was put back by itself).
+    // TLS takes what was put back by itself (and must start reading itself). Node's HTTP server reads straight from
+    // the socket's handle, past what was put back: a "data" listener makes it read through the stream instead.
+    if (socket.destroyed || tls) return;
     socket.on("data", noop);
     socket.off("data", noop);
     socket.resume();
