@@ -48,6 +48,14 @@ export interface ServerConfig {
   system_sshd_log: string;
   /** The proxy's access log, one JSON line per request: a path (relative: in the server folder); empty: none. */
   access_log: string;
+  /** Connections from trusted_proxies begin with a PROXY protocol header (v1 or v2) naming the visitor. */
+  proxy_protocol: boolean;
+  /** Seconds: a request body slower than body_min_rate over this window gets 408. */
+  body_timeout: number;
+  /** Bytes a second a request body must average over each body_timeout window (0: only a silent window is too slow). */
+  body_min_rate: number;
+  /** Requests one visitor address may have in flight to one tunnel; more wait for their own. */
+  requests_per_source: number;
 }
 
 /** The client's settings, as `[client]` in config.toml. */
@@ -88,12 +96,12 @@ export interface PetitConfig {
   client?: ClientConfig;
 }
 
-type Kind = "choice" | "string" | "address" | "user" | "path" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
+type Kind = "boolean" | "choice" | "string" | "address" | "user" | "path" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
 
 /** One key: its kind, default (absent → required) and what is expected, in words. */
 interface Field {
   kind: Kind;
-  default?: string | number | string[] | TunnelConfig[];
+  default?: boolean | string | number | string[] | TunnelConfig[];
   min?: number;
   max?: number;
   /** The values a "choice" may take. */
@@ -125,6 +133,10 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   system_sshd_pid: { kind: "path", default: "" },
   system_sshd_log: { kind: "path", default: "" },
   access_log: { kind: "path", default: "" },
+  proxy_protocol: { kind: "boolean", default: false },
+  body_timeout: { kind: "integer", default: 60, min: 1, max: 3600 },
+  body_min_rate: { kind: "integer", default: 240, min: 0, max: 1_000_000_000 },
+  requests_per_source: { kind: "integer", default: 32, min: 1, max: 128 },
 };
 
 /** How each `[client]` key is checked, and its default when it has one. */
@@ -158,6 +170,8 @@ export function defaultsOf(fields: Record<string, Field>): Record<string, Field[
 /** Returns why `value` is not a valid `kind`, or undefined when it is. */
 export function checkValue(field: Field, value: unknown): string | undefined {
   switch (field.kind) {
+    case "boolean":
+      return typeof value === "boolean" ? undefined : "true or false";
     case "choice":
       return typeof value === "string" && field.choices?.includes(value)
         ? undefined : `one of ${field.choices?.map((c) => `"${c}"`).join(", ")}`;

@@ -8,6 +8,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { IncomingMessage } from "node:http";
+import { knownClientAddress } from "./client-address.ts";
 
 /** One request as logged. */
 export interface AccessEntry {
@@ -47,7 +48,7 @@ export class AccessLog {
   write(req: IncomingMessage, status: number, ms: number): void {
     if (this.#failed) return;
     const entry: AccessEntry = {
-      time: new Date().toISOString(), remote: req.socket.remoteAddress ?? "", host: req.headers.host ?? "",
+      time: new Date().toISOString(), remote: knownClientAddress(req), host: req.headers.host ?? "",
       method: req.method ?? "", path: req.url ?? "", status, ms: Math.round(ms * 10) / 10, user_agent: req.headers["user-agent"] ?? "",
     };
     this.#stream.write(`${JSON.stringify(entry)}\n`);

@@ -4,13 +4,20 @@
  * @module
  */
 import type { Server } from "node:http";
-import type { Socket } from "node:net";
+import type { BlockList, Socket } from "node:net";
+import { inList, isProxied, peerAddress } from "./client-address.ts";
 
-/** Closes new connections from a source that already holds `limit` open ones. */
-export function limitConnectionsPerSource(server: Server, limit: number): void {
+/**
+ * Closes new connections from a source that already holds `limit` open
+ * ones. The source is the visitor a PROXY header named, else the TCP peer;
+ * a trusted load balancer's own connections carry many visitors and are
+ * not counted (their requests are, per visitor, in fair-share.ts).
+ */
+export function limitConnectionsPerSource(server: Server, limit: number, trusted?: BlockList): void {
   const open = new Map<string, number>();
   server.on("connection", (socket: Socket) => {
-    const source = socket.remoteAddress ?? "";
+    const source = peerAddress(socket);
+    if (!isProxied(socket) && inList(trusted, source)) return;
     const count = (open.get(source) ?? 0) + 1;
     if (count > limit) return void socket.destroy();
     open.set(source, count);

@@ -87,6 +87,10 @@ export async function startServerDaemon(
     metrics,
     trustedProxies: parseNetworks(config.trusted_proxies),
     upstreamTimeoutMs: config.upstream_timeout * 1000,
+    proxyProtocol: config.proxy_protocol,
+    bodyTimeoutMs: config.body_timeout * 1000,
+    bodyMinRate: config.body_min_rate,
+    requestsPerSource: config.requests_per_source,
     onAnswered: accessLog && ((req, status, ms) => accessLog.write(req, status, ms)),
   });
   // The dashboard's cookies carry the port in their names: browsers share cookies among all ports of 127.0.0.1.

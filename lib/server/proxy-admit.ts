@@ -5,6 +5,7 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
+import { clientAddress } from "./client-address.ts";
 import type { ProxyOptions, Route } from "./proxy.ts";
 import { labelFromHost } from "./route.ts";
 import type { Refusal } from "./visitor-auth.ts";
@@ -18,7 +19,8 @@ export function admit(req: IncomingMessage, options: ProxyOptions, host: string 
   const label = labelFromHost(host, options.domain);
   const route = label === undefined ? undefined : options.resolve(label);
   if (!route) return { status: 404, reason: `no tunnel for host "${(host ?? "").slice(0, 200)}" on this relay` };
-  const refusal = options.gate.check(route.access, req.headers, req.socket.remoteAddress ?? "");
+  // The visitor, not a load balancer in front: lockouts and allow_from are about who sent the request.
+  const refusal = options.gate.check(route.access, req.headers, clientAddress(req, options.trustedProxies));
   if (refusal) options.metrics?.refused(refusal.status);
   return refusal ?? route;
 }

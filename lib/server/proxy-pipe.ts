@@ -21,8 +21,7 @@ export function pipeThroughTunnel(
     opened = true;
     handlers.onOpen?.(tunnel);
     if (preamble.length) tunnel.write(preamble);
-    visitor.pipe(tunnel);
-    tunnel.pipe(visitor);
+    joinSockets(visitor, tunnel);
   });
   tunnel.on("error", (error) => {
     if (!opened) handlers.onError(error);
@@ -30,5 +29,15 @@ export function pipeThroughTunnel(
   });
   visitor.on("error", () => tunnel.destroy());
   visitor.on("close", () => tunnel.destroy());
+  tunnel.on("close", () => visitor.destroy());
+}
+
+/** Pipes `visitor` and `tunnel` into each other; either closing or failing ends both. */
+export function joinSockets(visitor: Duplex, tunnel: Duplex): void {
+  visitor.pipe(tunnel);
+  tunnel.pipe(visitor);
+  visitor.on("error", () => tunnel.destroy());
+  visitor.on("close", () => tunnel.destroy());
+  tunnel.on("error", () => visitor.destroy());
   tunnel.on("close", () => visitor.destroy());
 }

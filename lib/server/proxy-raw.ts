@@ -1,32 +1,16 @@
 /**
- * The proxy's raw half: HTTP Upgrade (WebSocket) and CONNECT. After
- * admission the visitor's socket and the tunnel are piped into each other as
- * bytes; refusals are written straight onto the socket.
+ * The proxy's raw half: CONNECT, after whose admission the visitor's socket
+ * and the tunnel are piped into each other as bytes, and the refusals of it
+ * and of Upgrade (proxy-upgrade.ts), written straight onto the socket.
  * @module
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { countPipe } from "./metrics.ts";
 import { admit, describeTunnelError } from "./proxy-admit.ts";
-import { buildForwardedHeaders } from "./proxy-headers.ts";
 import { pipeThroughTunnel } from "./proxy-pipe.ts";
 import type { ProxyOptions } from "./proxy.ts";
 import type { Refusal } from "./visitor-auth.ts";
-
-/** HTTP Upgrade (WebSocket and others): the handshake and everything after go through as bytes. */
-export function upgradeThroughTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, options: ProxyOptions): void {
-  const route = admit(req, options, req.headers.host);
-  if ("reason" in route) return refuseRaw(socket, route);
-  const headers = buildForwardedHeaders(req, options, ["upgrade"]);
-  headers.connection = "Upgrade";
-  const lines = [`${req.method} ${req.url} HTTP/1.1`];
-  for (const [name, value] of Object.entries(headers)) for (const v of [value].flat()) lines.push(`${name}: ${v}`);
-  const preamble = Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n"), head]);
-  pipeThroughTunnel(socket, route.port, preamble, {
-    onOpen: (tunnel) => countPipe(options.metrics, route.id, tunnel),
-    onError: (error) => refuseRaw(socket, { status: 502, reason: `tunnel ${route.id} ${describeTunnelError(error)}` }),
-  });
-}
 
 /** CONNECT <id-or-name>.<domain>:<any port>: a raw TCP pipe to the client's service. */
 export function connectThroughTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, options: ProxyOptions): void {
@@ -42,7 +26,7 @@ export function connectThroughTunnel(req: IncomingMessage, socket: Duplex, head:
 }
 
 /** Answers a raw (Upgrade or CONNECT) request with a one-line refusal and closes. */
-function refuseRaw(socket: Duplex, refusal: Refusal): void {
+export function refuseRaw(socket: Duplex, refusal: Refusal): void {
   if (!socket.writable) return void socket.destroy();
   const text = `petit: ${refusal.reason}\n`;
   const extra = Object.entries(refusal.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");

@@ -9,16 +9,17 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { BlockList } from "node:net";
-import type { Duplex, Readable } from "node:stream";
+import type { Duplex } from "node:stream";
 import { Pool } from "undici";
-import { sendText } from "../http/body.ts";
-import { HOP_BY_HOP } from "../http/headers.ts";
-import { createWebServer } from "../http/server.ts";
 import { limitConnectionsPerSource } from "./connection-limit.ts";
-import { countedBody, type ClientCounters, type ProxyMetrics } from "./metrics.ts";
-import { admit, describeTunnelError } from "./proxy-admit.ts";
-import { buildForwardedHeaders } from "./proxy-headers.ts";
-import { connectThroughTunnel, upgradeThroughTunnel } from "./proxy-raw.ts";
+import { FairShare } from "./fair-share.ts";
+import { createWebServer } from "../http/server.ts";
+import type { ProxyMetrics } from "./metrics.ts";
+import { DEFAULT_BODY_MIN_RATE, DEFAULT_BODY_TIMEOUT } from "./proxy-body.ts";
+import { acceptProxyProtocol } from "./proxy-protocol-accept.ts";
+import { connectThroughTunnel } from "./proxy-raw.ts";
+import { forward } from "./proxy-relay.ts";
+import { upgradeThroughTunnel } from "./proxy-upgrade.ts";
 import type { Access } from "./registry-records.ts";
 import type { VisitorGate } from "./visitor-auth.ts";
 
@@ -35,8 +36,16 @@ export interface ProxyOptions {
   /** Finds the tunnel for a label ("1001" or a name). */
   resolve: (label: string) => Route | undefined;
   gate: VisitorGate;
-  /** Load balancers whose X-Forwarded-* headers are believed; others' are replaced. */
+  /** Load balancers whose X-Forwarded-* headers (and PROXY headers) are believed; others' are replaced. */
   trustedProxies?: BlockList;
+  /** Connections from `trustedProxies` begin with a PROXY protocol header (v1 or v2) naming the visitor. */
+  proxyProtocol?: boolean;
+  /** A request body must average this many bytes a second over every `bodyTimeoutMs` (default 240; 0: only none at all is too slow). */
+  bodyMinRate?: number;
+  /** The window of bodyMinRate: a body slower than that over it gets 408 (default 60 s). */
+  bodyTimeoutMs?: number;
+  /** Requests one source may have in flight to one tunnel; more wait for their own (default 32 of the pool's 128). */
+  requestsPerSource?: number;
   /** Serve HTTPS with this key and certificate (PEM). */
   tls?: { key: string; cert: string };
   /** Connections one source address may hold open at once. */
@@ -50,6 +59,11 @@ export interface ProxyOptions {
   log: (line: string) => void;
 }
 
+/** Connections the proxy opens to one tunnel at most (each one an SSH channel). */
+const POOL_CONNECTIONS = 128;
+/** Default `server.requests_per_source`: a quarter of a tunnel's pool, so at least three other visitors always get through. */
+export const DEFAULT_REQUESTS_PER_SOURCE = 32;
+
 /** The proxy server, with a way to close its pools to the tunnels. */
 export type ProxyServer = Server & { closePools(): Promise<void> };
 
@@ -60,7 +74,7 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
     let pool = pools.get(port);
     if (!pool) {
       pool = new Pool(`http://127.0.0.1:${port}`, {
-        connections: 128,
+        connections: POOL_CONNECTIONS,
         keepAliveTimeout: 4_000,
         headersTimeout: options.upstreamTimeoutMs ?? 300_000,
         bodyTimeout: 0, // long-polling and server-sent events may idle for long
@@ -68,6 +82,10 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
       pools.set(port, pool);
     }
     return pool;
+  };
+  const context = {
+    options, poolFor, shares: new FairShare(options.requestsPerSource ?? DEFAULT_REQUESTS_PER_SOURCE),
+    pace: { timeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT * 1000, minRate: options.bodyMinRate ?? DEFAULT_BODY_MIN_RATE },
   };
   const settings = { headersTimeout: 20_000, requestTimeout: 0, keepAliveTimeout: 60_000, maxHeaderSize: 16_384 };
   const { metrics, onAnswered } = options;
@@ -79,7 +97,7 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = timed ? performance.now() : 0;
-    forward(req, res, options, poolFor).then(
+    forward(req, res, context).then(
       () => timed && answered(req, res.statusCode, started),
       (error) => {
         options.log(`proxy: ${req.headers.host} ${req.method} ${req.url}: ${(error as Error).message}`);
@@ -90,7 +108,9 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
   };
   const server = createWebServer(settings, options.tls, onRequest);
   server.maxHeadersCount = 100;
-  limitConnectionsPerSource(server, options.maxConnectionsPerSource ?? 256);
+  limitConnectionsPerSource(server, options.maxConnectionsPerSource ?? 256, options.trustedProxies);
+  // Last of the "connection" listeners: it runs them once the header has named the visitor.
+  if (options.proxyProtocol) acceptProxyProtocol(server, options.trustedProxies, options.log);
   // Node hands Upgrade and CONNECT sockets over without an error listener: a visitor's reset must not kill the daemon.
   const guard = (socket: Duplex): Duplex => socket.on("error", () => socket.destroy());
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => upgradeThroughTunnel(req, guard(socket), head, options));
@@ -108,81 +128,4 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
       pools.clear();
     },
   });
-}
-
-/** Admits the request and relays it through its tunnel, counting it for its client. */
-async function forward(
-  req: IncomingMessage, res: ServerResponse, options: ProxyOptions, poolFor: (port: number) => Pool,
-): Promise<void> {
-  const route = admit(req, options, req.headers.host);
-  if ("reason" in route) return sendText(res, route.status, `petit: ${route.reason}`, route.headers);
-  const counters = options.metrics?.client(route.id);
-  if (!counters) return relay(req, res, options, poolFor, route, undefined);
-  counters.requests++;
-  counters.active++;
-  try {
-    await relay(req, res, options, poolFor, route, counters);
-  } finally {
-    counters.active--;
-  }
-}
-
-/** Sends the request through the tunnel and streams the answer back, counting bytes into `counters`. */
-async function relay(
-  req: IncomingMessage, res: ServerResponse, options: ProxyOptions, poolFor: (port: number) => Pool,
-  route: Route, counters: ClientCounters | undefined,
-): Promise<void> {
-  let upstream;
-  try {
-    upstream = await poolFor(route.port).request({
-      method: req.method as "GET",
-      path: req.url ?? "/",
-      headers: buildForwardedHeaders(req, options),
-      // undici takes async iterables (its docs say so; its types lag behind).
-      body: !hasBody(req) ? undefined : counters ? countedBody(req, counters) as unknown as Readable : req,
-    });
-  } catch (error) {
-    if (res.headersSent) throw error;
-    if ((error as NodeJS.ErrnoException).code === "UND_ERR_HEADERS_TIMEOUT") {
-      const seconds = (options.upstreamTimeoutMs ?? 300_000) / 1000;
-      return sendText(res, 504, `petit: tunnel ${route.id} is connected, but the service behind it sent no answer within ${seconds} s (server.upstream_timeout)`);
-    }
-    return sendText(res, 502, `petit: tunnel ${route.id} ${describeTunnelError(error as NodeJS.ErrnoException)}`);
-  }
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(upstream.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-  }
-  res.writeHead(upstream.statusCode, headers);
-  // A body of unknown length (server-sent events, long polls) may idle: send the status now. A sized one goes
-  // out with its first chunk in one write.
-  if (headers["content-length"] === undefined) res.flushHeaders();
-  // Attached in the same tick as the pipeline, so both see every chunk.
-  if (counters) upstream.body.on("data", (chunk: Buffer) => void (counters.bytesOut += chunk.length));
-  await pipeInto(upstream.body, res);
-  // Trailers are known only once the body has ended; they travel with chunked bodies only.
-  const trailers = upstream.trailers;
-  if (trailers && Object.keys(trailers).length && !res.hasHeader("content-length")) {
-    res.addTrailers(trailers as Record<string, string>);
-  }
-  res.end();
-}
-
-/** Pipes `body` into `res` without ending it; resolves at the body's end, rejects when either side fails. */
-function pipeInto(body: Readable, res: ServerResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const fail = (error?: Error) => {
-      body.destroy();
-      reject(error ?? new Error("visitor went away"));
-    };
-    body.once("error", fail);
-    res.once("close", () => (res.writableFinished ? undefined : fail()));
-    body.once("end", resolve);
-    body.pipe(res, { end: false });
-  });
-}
-
-/** Tells whether a request carries a body (RFC 9112 §6.3). */
-function hasBody(req: IncomingMessage): boolean {
-  return req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
 }

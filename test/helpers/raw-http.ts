@@ -37,10 +37,10 @@ export class RawConnection {
     socket.on("error", end);
   }
 
-  /** Connects to 127.0.0.1:`port`. */
-  static open(port: number, timeoutMs = 5_000): Promise<RawConnection> {
+  /** Connects to 127.0.0.1:`port`, from `localAddress` when given (another loopback address: another visitor). */
+  static open(port: number, timeoutMs = 5_000, localAddress?: string): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: "127.0.0.1", port, noDelay: true });
+      const socket = connect({ host: "127.0.0.1", port, noDelay: true, localAddress });
       const timer = setTimeout(() => { socket.destroy(); reject(new Error(`connecting to 127.0.0.1:${port} timed out`)); }, timeoutMs);
       socket.once("connect", () => { clearTimeout(timer); resolve(new RawConnection(socket)); });
       socket.once("error", (error) => { clearTimeout(timer); reject(error); });
