@@ -71,11 +71,12 @@ export function readPidFile(path: string): number | undefined {
 }
 
 /**
- * Returns the inodes of TCP sockets listening on 127.0.0.1:`port` (IPv4).
+ * Returns the inodes of TCP sockets listening on 127.0.0.1 (IPv4), from
+ * /proc/net/tcp: on `port` only, or on any port when it is undefined.
  */
-export function listeningInodes(port: number): Set<string> {
+export function listeningInodes(port?: number): Set<string> {
   const inodes = new Set<string>();
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const local = port === undefined ? "0100007F:" : `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
   let text = "";
   try {
     text = readFileSync("/proc/net/tcp", "utf8");
@@ -85,23 +86,7 @@ export function listeningInodes(port: number): Set<string> {
   for (const line of text.split("\n").slice(1)) {
     const f = line.trim().split(/\s+/);
     // local_address is "0100007F:PORT"; state 0A is LISTEN.
-    if (f.length > 9 && f[1] === `0100007F:${hexPort}` && f[3] === "0A") inodes.add(f[9]);
-  }
-  return inodes;
-}
-
-/** Returns the inodes of every TCP socket listening on 127.0.0.1 (IPv4), whatever its port. */
-export function allListeningInodes(): Set<string> {
-  const inodes = new Set<string>();
-  let text = "";
-  try {
-    text = readFileSync("/proc/net/tcp", "utf8");
-  } catch {
-    return inodes;
-  }
-  for (const line of text.split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 9 && f[1].startsWith("0100007F:") && f[3] === "0A") inodes.add(f[9]);
+    if (f.length > 9 && (port === undefined ? f[1].startsWith(local) : f[1] === local) && f[3] === "0A") inodes.add(f[9]);
   }
   return inodes;
 }

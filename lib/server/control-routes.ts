@@ -59,7 +59,7 @@ export function serverControlRoutes({ registry, presence, sshd, sweeper, config,
       if (freeNames !== undefined && typeof freeNames !== "boolean") throw controlError(400, '"free_names" must be true or false');
       await registry.revoke(client.id, { freeNames: freeNames === true });
       // Removing the key does not end an open session: end them all, so the ports stop answering now.
-      const ended = sshd.pid ? endRevokedSessions(portsOf(client), sshd.pid, sweeper) : [];
+      const ended = sshd.pid ? await endRevokedSessions(portsOf(client), sshd.pid, sweeper) : [];
       log(`revoked client ${client.id} (${client.key.fingerprint}); ended ${ended.length} session(s)`);
       return { id: client.id, name: client.name, port: client.port, sessions_ended: ended.length };
     },

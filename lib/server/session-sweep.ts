@@ -9,8 +9,9 @@
  * at login). Only kernel facts are read (/proc): nothing a peer writes.
  * @module
  */
+import { execa } from "execa";
 import { readFileSync } from "node:fs";
-import { allListeningInodes, allPids, parentPid, pidsHoldingSockets } from "../proc.ts";
+import { allPids, listeningInodes, parentPid, pidsHoldingSockets } from "../proc.ts";
 import { uidOf } from "./tunnel-user.ts";
 
 /**
@@ -21,8 +22,10 @@ import { uidOf } from "./tunnel-user.ts";
  */
 export const SESSION_GRACE_MS = 30_000;
 
-/** How often the sweeper looks. Each look reads /proc once for every process. */
-const SWEEP_INTERVAL_MS = 5_000;
+/** How often the sweeper looks. Each look reads /proc/PID/stat once for every process. */
+const SWEEP_INTERVAL_MS = 10_000;
+/** A connection once seen forwarding is looked at again only this often (its file descriptors are the costly part). */
+const RECHECK_MS = 60_000;
 
 /** Settings of the sweeper. */
 export interface SweepOptions {
@@ -36,6 +39,9 @@ export interface SweepOptions {
 /** Finds and ends sshd connections that have held no listening port for too long. */
 export class SessionSweeper {
   #firstSeen = new Map<number, number>();
+  /** Connections seen holding a port, with when they were last looked at. */
+  #forwarding = new Map<number, number>();
+  #running = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #tunnelUid: number | undefined;
 
@@ -44,7 +50,12 @@ export class SessionSweeper {
   }
 
   start(): void {
-    this.#timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.#timer = setInterval(() => {
+      if (this.#running) return;
+      this.#running = true;
+      this.sweep().catch((error) => this.options.log(`sshd: session sweep failed: ${(error as Error).message}`))
+        .finally(() => (this.#running = false));
+    }, SWEEP_INTERVAL_MS);
     this.#timer.unref();
   }
 
@@ -57,11 +68,11 @@ export class SessionSweeper {
    * revoke) ends every authenticated one without a listener at once, where the
    * tunnel account tells authenticated from not (sshd runs as another user).
    */
-  sweep(options: { now?: boolean } = {}): number[] {
+  async sweep(options: { now?: boolean } = {}): Promise<number[]> {
     const sshd = this.options.sshdPid();
     if (!sshd) return [];
+    const listeners = await loopbackListenerInodes();
     const connections = connectionTrees(sshd);
-    const listeners = allListeningInodes();
     const sshdUid = uidOfPid(sshd);
     // Where sshd and the tunnels run as one account, a process's owner says nothing about login: wait for the grace.
     const uidTells = this.#tunnelUid !== undefined && this.#tunnelUid !== sshdUid;
@@ -70,15 +81,22 @@ export class SessionSweeper {
     for (const [pid, tree] of connections) {
       const since = this.#firstSeen.get(pid) ?? now;
       this.#firstSeen.set(pid, since);
+      const checked = this.#forwarding.get(pid);
+      if (!options.now && checked !== undefined && now - checked < RECHECK_MS) continue;
+      if (!options.now && now - since < SESSION_GRACE_MS) continue;
       const authenticated = uidTells ? tree.some((p) => uidOfPid(p) === this.#tunnelUid) : undefined;
       if (authenticated === false) continue;
-      const due = options.now && authenticated ? true : now - since >= SESSION_GRACE_MS;
-      if (!due || pidsHoldingSockets(listeners, tree).length > 0) continue;
+      if (options.now && !authenticated && now - since < SESSION_GRACE_MS) continue;
+      if (pidsHoldingSockets(listeners, tree).length > 0) {
+        this.#forwarding.set(pid, now);
+        continue;
+      }
       this.options.log(`sshd: ending session ${pid}: logged in ${Math.round((now - since) / 1000)} s ago or more and forwards no port`);
       for (const p of tree) signal(p);
       ended.push(pid);
     }
     for (const pid of this.#firstSeen.keys()) if (!connections.has(pid)) this.#firstSeen.delete(pid);
+    for (const pid of this.#forwarding.keys()) if (!connections.has(pid)) this.#forwarding.delete(pid);
     return ended;
   }
 }
@@ -99,6 +117,23 @@ function connectionTrees(sshd: number): Map<number, number[]> {
     }
   }
   return trees;
+}
+
+/**
+ * Inodes of the TCP sockets listening on 127.0.0.1, from `ss` (the kernel's
+ * netlink answer, filtered by state: cheap even where /proc/net/tcp lists tens
+ * of thousands of connections). Each line is read anchored from its start,
+ * up to the inode: the fields after it (a cgroup path) are not ours.
+ */
+async function loopbackListenerInodes(): Promise<Set<string>> {
+  const result = await execa("ss", ["-Htlne", "src", "127.0.0.1"], { reject: false, stdin: "ignore", timeout: 5_000 });
+  if (result.exitCode !== 0) return listeningInodes();
+  const inodes = new Set<string>();
+  for (const line of result.stdout.split("\n")) {
+    const match = /^LISTEN\s+\d+\s+\d+\s+127\.0\.0\.1:\d+\s+\S+\s+(?:uid:\d+\s+)?ino:(\d+)\s/.exec(line);
+    if (match) inodes.add(match[1]);
+  }
+  return inodes;
 }
 
 /** The real uid of `pid`, or undefined when it is gone. */

@@ -1,8 +1,9 @@
 /**
  * A copy of the system sshd's log lines in petit's own `server/sshd.log`.
  * The system sshd logs to the journal or to syslog, not to a file petit
- * owns; the stale-port reaper and `petit logs` read `server/sshd.log` in
- * either mode, so in system mode petit follows sshd's log and appends here.
+ * owns; `petit logs --server` reads `server/sshd.log` in either mode, so in
+ * system mode petit follows sshd's log and appends here. Nothing acts on
+ * these lines: sshd quotes what network peers send.
  * @module
  */
 import { spawn, type ChildProcess } from "node:child_process";

@@ -13,9 +13,9 @@ import type { SessionSweeper } from "./session-sweep.ts";
  * not bound a port yet could bind one later — every logged-in session that
  * forwards nothing. Returns the PIDs signalled.
  */
-export function endRevokedSessions(ports: number[], sshdPid: number, sweeper: SessionSweeper): number[] {
+export async function endRevokedSessions(ports: number[], sshdPid: number, sweeper: SessionSweeper): Promise<number[]> {
   // The sweep first: it passes over sessions that hold a port, which are then ended by port (each counted once).
-  const idle = sweeper.sweep({ now: true });
+  const idle = await sweeper.sweep({ now: true });
   return [...idle, ...ports.flatMap((port) => endSessionsOnPort(port, sshdPid))];
 }
 

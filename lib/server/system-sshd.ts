@@ -28,7 +28,7 @@ export interface SystemSshdOptions extends DropInTarget {
   pidFile: string;
   /** Where sshd's log can be followed ("journal", a file, "none"); empty: found out. */
   logSource: string;
-  /** petit's copy of sshd's log lines, which the stale-port reaper follows. */
+  /** petit's copy of sshd's log lines, for `petit logs --server` (nothing acts on them: they quote network peers). */
   logCopy: string;
   /** What petit installed, for `petit server uninstall-sshd`. */
   recordFile: string;
@@ -140,8 +140,7 @@ export class SystemSshd implements SshdBackend {
       this.#follower = new SshdLogFollower(source, o.logCopy, o.log);
       this.#follower.start();
     } else {
-      o.log("sshd: warning: no log of the system sshd to follow (set server.system_sshd_log): a client that reconnects " +
-        "while its old session holds its port waits for sshd's ClientAlive timeout (~30 s)");
+      o.log("sshd: note: no log of the system sshd to follow (set server.system_sshd_log): petit logs --server shows none of it");
     }
     o.log(`sshd: using the system sshd (pid ${pid}) with "${o.dropIn}"`);
   }

@@ -260,7 +260,7 @@ describe("system sshd mode", { skip, timeout: 240_000 }, () => {
     assert.equal((await viaProxy(relay, `two.${DOMAIN}`)).status, 200);
   });
 
-  test("a port held by a frozen session is freed through the system sshd's log and pid file", async () => {
+  test("a port held by a frozen session is freed at its owner's signed request, under the system sshd's listener", async () => {
     const stuck = pidFrom(join(client!.home, "client/ssh.pid"))!;
     frozen.push(stuck);
     signal(stuck, "SIGSTOP");

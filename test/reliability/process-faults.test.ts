@@ -158,7 +158,7 @@ describe("process faults", () => {
     // A new petit-clientd SIGKILLs the ssh named in ssh.pid, which closes its
     // connection and frees the port at once. Without the file it cannot know
     // the frozen ssh: the case of a client host that rebooted while the relay
-    // still holds its session, which the relay's stale-port reaper is for.
+    // still holds its session, which the relay ends when the client asks, signed, to free its port.
     rmSync(file(alpha, "client/ssh.pid"), { force: true });
     const logFrom = statSync(file(relay, "server/serverd.log")).size;
     const since = Date.now();

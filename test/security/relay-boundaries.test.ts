@@ -18,7 +18,7 @@ import { signWithKey } from "../../lib/ssh/signature.ts";
 import { registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { startOrigin } from "../helpers/origin.ts";
 import { petitOk } from "../helpers/petit.ts";
-import { clientSshArgs, killAllSshSessions } from "../helpers/ssh-as-client.ts";
+import { clientSshArgs, killAllSshSessions, sshAsClient } from "../helpers/ssh-as-client.ts";
 import { registrationHeaders, signAs, signingKeyLine } from "../helpers/signing-keys.ts";
 
 const sshPid = (client: Client) => Number(readFileSync(join(client.home, "client/ssh.pid"), "utf8"));
@@ -152,6 +152,20 @@ describe("relay trust boundaries", () => {
       if (master.exitCode === null) master.kill("SIGKILL");
       await intruder.stop();
     }
+  });
+
+  test("a second session of a key that forwards nothing is ended after the grace, and the key's tunnel is untouched", { timeout: 90_000 }, async () => {
+    const before = sshPid(victim);
+    // The victim's own key, logged in again without a forward (ssh -N, no -R): a session the relay has no use for.
+    const idle = sshAsClient(victim.home, ["-N"], { timeoutMs: 80_000 });
+    const started = Date.now();
+    const code = await idle.exited;
+    const lived = Date.now() - started;
+    assert.ok(lived >= 20_000, `the idle session was ended after ${lived} ms, before its grace (stderr: ${idle.stderr()})`);
+    assert.ok(lived < 75_000, `the idle session lived ${lived} ms`);
+    assert.notEqual(code, null, "the idle session was still open when the test gave up on it");
+    assert.equal(sshPid(victim), before, "the key's tunnel was cut");
+    assert.equal((await viaProxy(relay, "victim.petit.test")).status, 200);
   });
 
   test("a revoked client's name is held, reserved names are refused, and a client holds at most 4 extra tunnels", async () => {

@@ -45,7 +45,7 @@ export class ServerRevokeCommand extends PetitCommand {
       await registry.revoke(client.id, { freeNames: this.freeNames });
       const sshd = config.ssh_mode === "system" ? await systemSshdListener(config) : runningSshd(paths.sshdPid, paths.sshdConfig);
       const sweeper = new SessionSweeper({ sshdPid: () => sshd, tunnelUser: process.getuid?.() === 0 ? rootTunnelUser(config.tunnel_user) : userInfo().username, log: () => {} });
-      result = { id: client.id, port: client.port, sessions_ended: sshd ? endRevokedSessions(portsOf(client), sshd, sweeper).length : 0 };
+      result = { id: client.id, port: client.port, sessions_ended: sshd ? (await endRevokedSessions(portsOf(client), sshd, sweeper)).length : 0 };
     }
     if (this.json) this.out(JSON.stringify(result));
     else this.out(`Revoked client ${result.id} (port ${result.port}); ended ${result.sessions_ended} open session(s)`);
