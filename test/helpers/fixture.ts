@@ -91,6 +91,25 @@ async function stopRelayHome(home: string, run: RunOptions): Promise<void> {
   killFromPidFile(join(home, "server/sshd.pid"));
 }
 
+/**
+ * `petit up` for the client in `home`. Other tests run at the same time: the
+ * command port found free at registration can be taken by then. Like a user
+ * would, pick another one in config.toml and try again.
+ */
+async function upOnFreePort(home: string, run: RunOptions): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await petit(home, ["up"], run);
+    if (result.exitCode === 0) return;
+    if (attempt === 3 || !/command port on 127\.0\.0\.1:\d+: EADDRINUSE/.test(String(result.stderr))) {
+      throw new Error(`petit up exited ${result.exitCode}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+    }
+    const file = join(home, "config.toml");
+    const config = parse(readFileSync(file, "utf8"));
+    (config.client as { control_port: number }).control_port = await freePort();
+    writeFileSync(file, stringify(config), { mode: 0o600 });
+  }
+}
+
 /** Access tokens of registered clients, by "<proxy port>/<id or name>", so viaProxy can authenticate. */
 const accessTokens = new Map<string, string>();
 
@@ -129,7 +148,7 @@ export async function registerClient(
   }
   return {
     home: home.dir, id: config.id, port: config.port, name: config.name, accessToken: config.access_token,
-    up: async () => void (await petitOk(home.dir, ["up"], run)),
+    up: () => upOnFreePort(home.dir, run),
     down: async () => void (await petitOk(home.dir, ["down"], run)),
     async stop() {
       await petit(home.dir, ["down"]);
