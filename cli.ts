@@ -5,9 +5,12 @@
  * @module
  */
 import { Builtins, Cli, type Command } from "clipanion";
+// The one copy of the version: esbuild bundles it into dist/petit.mjs; tsx and Deno read it.
+import packageJson from "./package.json" with { type: "json" };
 import { ConnectCommand } from "./lib/commands/connect.ts";
 import { DoctorCommand } from "./lib/commands/doctor.ts";
 import { DownCommand } from "./lib/commands/down.ts";
+import { PetitCli } from "./lib/commands/petit-cli.ts";
 import { LogsCommand } from "./lib/commands/logs.ts";
 import { PauseCommand } from "./lib/commands/pause.ts";
 import { RegisterCommand } from "./lib/commands/register.ts";
@@ -31,11 +34,12 @@ import { ServiceUninstallCommand } from "./lib/commands/service/uninstall.ts";
 import { StatusCommand } from "./lib/commands/status.ts";
 import { UiCommand } from "./lib/commands/ui.ts";
 import { UpCommand } from "./lib/commands/up.ts";
+import { VersionCommand } from "./lib/commands/version.ts";
 
-/** The version printed by `petit --version`. */
-export const VERSION = "0.1.0";
+/** The version printed by `petit --version` and `petit version`: package.json's. */
+export const VERSION: string = packageJson.version;
 
-const cli = new Cli({
+const cli = new PetitCli({
   binaryLabel: "petit", binaryName: "petit", binaryVersion: VERSION,
   enableColors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
 });
@@ -47,7 +51,7 @@ for (const command of [
   DoctorCommand,
   LogsCommand, ServiceInstallCommand, ServiceUninstallCommand,
   PauseCommand, ResumeCommand, UiCommand, ServerUiCommand,
-  Builtins.HelpCommand, Builtins.VersionCommand,
+  Builtins.HelpCommand, Builtins.VersionCommand, VersionCommand,
 ]) cli.register(command);
 
 // A reader that closes early (`petit server clients | head -1`) ends petit as it ends any Unix tool: at once, quietly,

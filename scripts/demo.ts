@@ -4,7 +4,7 @@
  * command; Ctrl-C stops everything and removes the demo's files.
  */
 import { execa } from "execa";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -67,30 +67,35 @@ try {
   await petit(relayHome, "server", "up");
   const token = (await petit(relayHome, "server", "token")).trim();
   process.stderr.write(`Registering a client for the sample service on 127.0.0.1:${servicePort}…\n`);
-  await petit(clientHome, "register", `http://127.0.0.1:${api}`, "--token", token, "--name", "demo",
+  const registered = await petit(clientHome, "register", `http://127.0.0.1:${api}`, "--token", token, "--name", "demo",
     "--to", `127.0.0.1:${servicePort}`, "--control-port", String(clientControl));
+  // Visitors need the client's access token, which register prints (as the README's quick start says; petit status shows it too).
+  const accessToken = /Proxy-Authorization: Bearer (\S+)/.exec(registered)?.[1];
+  if (!accessToken) throw new Error(`petit register printed no access token:\n${registered}`);
   process.stderr.write("Opening the tunnel (ssh -R, supervised)…\n");
   await petit(clientHome, "up");
   const url = `http://1001.localhost:${http}/`;
-  // Visitors need the client's access token (petit status shows it; petit server access 1001 --public drops it).
-  const accessToken = /access_token = "([^"]+)"/.exec(readFileSync(join(clientHome, "config.toml"), "utf8"))?.[1] ?? "";
   const res = await request(`http://127.0.0.1:${http}/`, {
     headers: { host: `1001.localhost:${http}`, "proxy-authorization": `Bearer ${accessToken}` },
   });
   const body = await res.body.text();
+  // Clients are private by default: the same request without the token is refused.
+  const anonymous = await request(`http://127.0.0.1:${http}/`, { headers: { host: `1001.localhost:${http}` } });
+  await anonymous.body.dump();
   process.stdout.write(`
 The private service is reachable through the relay:
 
   public URL:  ${url}   (also http://demo.localhost:${http}/)
   try:         curl -H 'Proxy-Authorization: Bearer ${accessToken}' ${url}
   answered:    ${res.statusCode} ${body.trim()}
+  without it:  ${anonymous.statusCode} (clients are private by default; "petit server access 1001 --public" opens one to anyone)
 
   relay home:  ${relayHome}   (PETIT_HOME=${relayHome} npx tsx cli.ts server clients)
   client home: ${clientHome}  (PETIT_HOME=${clientHome} npx tsx cli.ts status)
 
 Press Ctrl-C to stop everything.
 `);
-  if (process.env.PETIT_DEMO_EXIT) await cleanup(res.statusCode === 200 ? 0 : 1);
+  if (process.env.PETIT_DEMO_EXIT) await cleanup(res.statusCode === 200 && anonymous.statusCode === 407 ? 0 : 1);
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);
   await cleanup(1);

@@ -26,7 +26,9 @@ export abstract class PetitCommand extends Command {
   override async catch(error: unknown): Promise<void> {
     this.failed = true;
     // A daemon's refusal or silence (ControlError), or the relay's (RegistrationError, with a status): the message is the whole story.
-    if (error instanceof ControlError || (error instanceof Error && typeof (error as { status?: unknown }).status === "number")) {
+    // A missing, unreadable or untrusted config is not a typing mistake: no "Usage Error" label, no usage line.
+    if (error instanceof ConfigError || error instanceof TrustError || error instanceof ControlError ||
+        (error instanceof Error && typeof (error as { status?: unknown }).status === "number")) {
       this.context.stderr.write(`Error: ${error.message}\n`);
       return;
     }
@@ -50,26 +52,21 @@ export abstract class PetitCommand extends Command {
   }
 
   /**
-   * Reads the config; a bad file is the user's to fix, so it is a UsageError.
+   * Reads the config; throws ConfigError for a bad file (printed as "Error: …", exit 1).
    * Refuses first when another account could change the home, the config or
    * a file the config makes petit run or trust (see config/file-trust.ts).
    */
   readConfig(): PetitConfig {
-    try {
-      // Before parsing: a config another account wrote must not even choose which files are checked next.
-      checkTrusted(filesBeforeConfig(this.home, this.configFile));
-      const config = readConfig(this.configFile);
-      checkTrusted(filesOfConfig(this.home, config));
-      return config;
-    } catch (error) {
-      if (error instanceof ConfigError || error instanceof TrustError) throw new UsageError(error.message);
-      throw error;
-    }
+    // Before parsing: a config another account wrote must not even choose which files are checked next.
+    checkTrusted(filesBeforeConfig(this.home, this.configFile));
+    const config = readConfig(this.configFile);
+    checkTrusted(filesOfConfig(this.home, config));
+    return config;
   }
 
   serverConfig(): ServerConfig {
     const config = this.readConfig().server;
-    if (!config) throw new UsageError(`No [server] section in "${this.configFile}": run "petit server init --domain DOMAIN" first`);
+    if (!config) throw new ConfigError(`No [server] section in "${this.configFile}": run "petit server init --domain DOMAIN" first`);
     return config;
   }
 
@@ -81,7 +78,7 @@ export abstract class PetitCommand extends Command {
 
   clientConfig(): ClientConfig {
     const config = this.readConfig().client;
-    if (!config) throw new UsageError(`No [client] section in "${this.configFile}": run "petit register URL --token TOKEN" first`);
+    if (!config) throw new ConfigError(`No [client] section in "${this.configFile}": run "petit register URL --token TOKEN" first`);
     return config;
   }
 

@@ -15,7 +15,8 @@ export class StatusCommand extends PetitCommand {
   json = Option.Boolean("--json", false, { description: "Print JSON" });
 
   async execute(): Promise<number> {
-    const config = this.clientConfig();
+    const config = this.readConfig().client;
+    if (!config) return this.unconfigured();
     const status = await fetchClientStatus(config, this.clientPaths);
     const view = status ?? {
       state: "stopped", id: config.id, name: config.name, port: config.port, public_host: config.public_host, public_url: config.public_url,
@@ -34,6 +35,14 @@ export class StatusCommand extends PetitCommand {
       if (config.access_token) this.out(`visitors:    send "Proxy-Authorization: Bearer ${config.access_token}"`);
     }
     return view.state === "connected" ? 0 : 3;
+  }
+
+  /** No [client] section: a state like any other (exit 3), so scripts polling `status --json` get JSON. */
+  unconfigured(): number {
+    const message = `no [client] section in "${this.configFile}": run "petit register URL --token TOKEN" first`;
+    if (this.json) this.out(JSON.stringify({ state: "unconfigured", config: this.configFile, message }, null, 2));
+    else this.out(`state:       unconfigured (${message})`);
+    return 3;
   }
 }
 

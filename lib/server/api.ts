@@ -15,6 +15,7 @@ import { checkRelease } from "./port-release.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { parseRegistration, registrationAnswer, type AnswerContext } from "./registration.ts";
 import { RegistrationError, type Registry } from "./registry.ts";
+import type { TokenUse } from "./token-uses.ts";
 
 export { registrationAnswer, type RegistrationAnswer, type SshEndpoint } from "./registration.ts";
 
@@ -24,6 +25,11 @@ export interface ApiOptions extends AnswerContext {
   proof: ProofChecker;
   /** Remembers the nonces of accepted port releases (and, in the relay, of proofs): each request counts once. */
   nonces: NonceSet;
+  /**
+   * Holds one use of token `tokenId` for a registration in flight (see token-uses.ts); undefined when none is left.
+   * Without it, uses are not counted.
+   */
+  holdTokenUse?: (tokenId: string) => TokenUse | undefined;
   /** Called after a registration that created a client, with the id of the token that allowed it. */
   onEnrolled?: (tokenId: string) => void;
   /** Ends the sessions holding relay port `port` (a release its owner signed); returns their PIDs. */
@@ -72,12 +78,22 @@ export function createApiServer(options: ApiOptions): Server {
       const proof = req.headers[PROOF_HEADER] as string | undefined;
       const why = options.proof.check(proof, body);
       if (why) throw new RegistrationError(why, 401);
-      const { key, name, tunnels } = parseRegistration(body);
-      // The enrollment token lets a machine enrol; only the private key's holder may act as that key's client.
-      if (!(await verifyKeySignature(key, "register@petit", `${proof}\n${body}`, signature))) {
-        throw new RegistrationError(`the registration is not signed with the private key of public_key (header ${SIGNATURE_HEADER}; "petit register" signs it): a public key alone does not make a client`, 401);
+      // Held now, with no await since the proof was checked: of two registrations at once, only one gets a token's last use.
+      const use = options.holdTokenUse ? options.holdTokenUse(proofTokenId(proof)) : { commit() {}, release() {} };
+      if (!use) throw new RegistrationError("unknown, expired, used-up or revoked enrollment token", 401);
+      let registered: Awaited<ReturnType<Registry["register"]>>;
+      try {
+        const { key, name, tunnels } = parseRegistration(body);
+        // The enrollment token lets a machine enrol; only the private key's holder may act as that key's client.
+        if (!(await verifyKeySignature(key, "register@petit", `${proof}\n${body}`, signature))) {
+          throw new RegistrationError(`the registration is not signed with the private key of public_key (header ${SIGNATURE_HEADER}; "petit register" signs it): a public key alone does not make a client`, 401);
+        }
+        registered = await options.registry.register(key, name, tunnels);
+        if (registered.created) use.commit();
+      } finally {
+        use.release(); // after commit() this does nothing; otherwise the use goes back (refused, failed, or a re-registration)
       }
-      const { client, created } = await options.registry.register(key, name, tunnels);
+      const { client, created } = registered;
       if (created) options.onEnrolled?.(proofTokenId(proof));
       options.log(`${created ? "registered" : "re-registered"} client ${client.id} (${client.key.fingerprint}) on port ${client.port}`);
       sendJson(res, created ? 201 : 200, registrationAnswer(client, options));

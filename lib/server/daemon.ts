@@ -36,6 +36,7 @@ import { parseNetworks, VisitorGate } from "./visitor-auth.ts";
 import { ensureTunnelUser } from "./tunnel-user.ts";
 import { TokenStore } from "./tokens.ts";
 import { tokenRoutes } from "./token-routes.ts";
+import { TokenUses } from "./token-uses.ts";
 
 /** A running relay. */
 export interface RunningServer {
@@ -54,6 +55,7 @@ export async function startServerDaemon(
 ): Promise<RunningServer> {
   if (!readSecret(paths.token)) throw new Error(`No enrollment token at "${paths.token}": run "petit server init" first`);
   const tokens = new TokenStore({ main: paths.token, extra: paths.tokens });
+  const tokenUses = new TokenUses(tokens);
   const controlSecret = ensureSecret(paths.controlSecret);
   const registry = Registry.open({
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree,
@@ -134,7 +136,8 @@ export async function startServerDaemon(
     const api = createApiServer({
       registry, proof: new ProofChecker((id) => tokens.lookup(id), nonces), nonces,
       releasePort: (port) => (sshd.pid ? endSessionsOnPort(port, sshd.pid) : []),
-      onEnrolled: (id) => (tokens.consume(id), metrics.registered()),
+      holdTokenUse: (id) => tokenUses.hold(id),
+      onEnrolled: () => metrics.registered(),
       domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });

@@ -1,6 +1,7 @@
 /**
- * Enrollment tokens on the relay's control port, for the dashboard: list,
- * create, revoke (the same store `petit server token …` uses).
+ * Enrollment tokens on the relay's control port, for the dashboard and for
+ * `petit server token create|revoke|rotate`: list, create, revoke, rotate.
+ * Through here petit-serverd is the one writer of the token files.
  * @module
  */
 import { controlError, type ControlRoutes } from "../daemon/control-server.ts";
@@ -23,6 +24,11 @@ export function tokenRoutes(tokens: TokenStore, log: (line: string) => void): Co
       const created = tokens.create({ label: label as string | undefined, expiresIn, uses: uses as number | undefined });
       log(`enrollment token ${created.id} created from the control port${label ? ` (${JSON.stringify(label)})` : ""}`);
       return { ...tokens.list().find((t) => t.id === created.id), token: created.token };
+    },
+    "POST /v1/tokens/rotate": () => {
+      const token = tokens.rotate();
+      log("main enrollment token rotated from the control port");
+      return { id: MAIN_TOKEN_ID, token };
     },
     "POST /v1/tokens/:id/revoke": ({ params }) => {
       if (params.id === MAIN_TOKEN_ID) throw controlError(400, 'the main token cannot be revoked; run "petit server token rotate" to replace it');

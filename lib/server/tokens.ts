@@ -1,13 +1,14 @@
 /**
  * Enrollment tokens. The main token (server/enroll.token) never expires;
  * extra tokens ("<id>.<secret>") can expire, have a use count, and be
- * revoked. tokens.json is the only store and is read at each use, so the CLI
- * can manage tokens whether or not the relay runs.
+ * revoked. tokens.json is the only store and is read at each use. While the
+ * relay runs it is the only writer (the CLI goes through its control port, so
+ * no change is lost to a concurrent use); the CLI writes only when it is down.
  * @module
  */
 import { randomBytes } from "node:crypto";
 import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
-import { readSecret } from "../secrets.ts";
+import { newSecret, readSecret } from "../secrets.ts";
 
 /** Id of the main token in proofs and listings. */
 export const MAIN_TOKEN_ID = "main";
@@ -69,6 +70,13 @@ export class TokenStore {
     if (kept.length === records.length) return false;
     this.#write(kept);
     return true;
+  }
+
+  /** Replaces the main token with a fresh one and returns it; the old one stops working at once. */
+  rotate(): string {
+    const token = newSecret();
+    writeFileAtomic(this.files.main, token + "\n", 0o600);
+    return token;
   }
 
   /** Counts one use of token `id` (after a registration it allowed). */

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { connect } from "node:net";
 import { startOrigin } from "../helpers/origin.ts";
 import { makeHome, petit, petitOk } from "../helpers/petit.ts";
+import { request } from "undici";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Relay } from "../helpers/fixture.ts";
+import { registrationHeaders, signingKeyLine } from "../helpers/signing-keys.ts";
 
 describe("enrollment and revocation", () => {
   let relay: Relay;
@@ -62,6 +64,37 @@ describe("enrollment and revocation", () => {
     assert.equal((await registerWith(old)).exitCode, 1);
     assert.equal((await registerWith(fresh)).exitCode, 0);
     relay.token = fresh;
+  });
+
+  test("token create, revoke and rotate go through petit-serverd while it runs, so it stays the one writer of the token files", async () => {
+    const token = (await petitOk(relay.home, ["server", "token", "create", "--label", "via-daemon"])).trim();
+    const id = token.split(".")[0];
+    assert.match(await petitOk(relay.home, ["server", "token", "revoke", id]), new RegExp(`Revoked enrollment token ${id}`));
+    const log = join(relay.home, "server", "serverd.log");
+    // The rotation of the test before came through the control port too.
+    await waitFor(() => {
+      const text = readFileSync(log, "utf8");
+      return text.includes(`enrollment token ${id} created from the control port`) &&
+        text.includes(`enrollment token ${id} revoked from the control port`) &&
+        text.includes("main enrollment token rotated from the control port");
+    }, 10_000, "the daemon's log to show the token changes");
+    const unknown = await petit(relay.home, ["server", "token", "revoke", "t999"]);
+    assert.equal(unknown.exitCode, 1);
+    assert.match(String(unknown.stderr), /No token "t999"/);
+  });
+
+  test("ten registrations at once with a one-use token create exactly one client", async () => {
+    const token = (await petitOk(relay.home, ["server", "token", "create", "--uses", "1", "--label", "race"])).trim();
+    const answers = await Promise.all(Array.from({ length: 10 }, async () => {
+      const body = JSON.stringify({ public_key: signingKeyLine() });
+      const res = await request(`${relay.apiUrl}/v1/register`, { method: "POST", headers: registrationHeaders(token, body), body });
+      return { status: res.statusCode, text: await res.body.text() };
+    }));
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [201, 401, 401, 401, 401, 401, 401, 401, 401, 401], JSON.stringify(answers));
+    for (const refused of answers.filter((a) => a.status === 401)) assert.match(refused.text, /used-up/);
+    const listed = JSON.parse(await petitOk(relay.home, ["server", "token", "list", "--json"])) as { label: string; uses_left: number }[];
+    assert.equal(listed.find((t) => t.label === "race")?.uses_left, 0);
   });
 
   test("petit register refuses a relay whose host key does not match --fingerprint, and saves nothing", async () => {

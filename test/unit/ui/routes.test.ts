@@ -85,3 +85,15 @@ test("token routes create, list and revoke enrollment tokens, and refuse bad inp
   assert.deepEqual((await call(routes, "GET /v1/tokens") as { id: string }[]).map((t) => t.id), ["main"]);
   assert.equal(logged.length, 2);
 });
+
+test("the token rotate route replaces the main token in its file and answers the new one", async () => {
+  writeFileSync(join(dir, "enroll.token"), "main-secret\n", { mode: 0o600 });
+  const store = new TokenStore({ main: join(dir, "enroll.token"), extra: join(dir, "tokens.json") });
+  const logged: string[] = [];
+  const rotated = await call(tokenRoutes(store, (line) => logged.push(line)), "POST /v1/tokens/rotate") as { id: string; token: string };
+  assert.equal(rotated.id, "main");
+  assert.notEqual(rotated.token, "main-secret");
+  assert.equal(readFileSync(join(dir, "enroll.token"), "utf8"), `${rotated.token}\n`);
+  assert.equal(store.lookup("main"), rotated.token);
+  assert.deepEqual(logged, ["main enrollment token rotated from the control port"]);
+});

@@ -22,8 +22,10 @@ export class ServerTokenCreateCommand extends PetitCommand {
     if (this.expires !== undefined && !expiresIn) throw new UsageError(`--expires must look like 30m, 12h or 7d, got "${this.expires}"`);
     const uses = this.uses === undefined ? undefined : Number(this.uses);
     if (uses !== undefined && (!Number.isInteger(uses) || uses < 1)) throw new UsageError(`--uses must be a whole number ≥ 1, got "${this.uses}"`);
-    const store = new TokenStore({ main: this.serverPaths.token, extra: this.serverPaths.tokens });
-    this.out(store.create({ label: this.label, expiresIn, uses }).token);
+    // Through petit-serverd when it runs: it counts token uses in the same file, and one writer loses no change.
+    const created = await this.callServer<{ token: string }>("/v1/tokens", { method: "POST", body: { label: this.label, expires: this.expires, uses } })
+      ?? new TokenStore({ main: this.serverPaths.token, extra: this.serverPaths.tokens }).create({ label: this.label, expiresIn, uses });
+    this.out(created.token);
     return 0;
   }
 }

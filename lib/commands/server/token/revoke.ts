@@ -17,8 +17,16 @@ export class ServerTokenRevokeCommand extends PetitCommand {
   async execute(): Promise<number> {
     this.serverConfig();
     if (this.id === MAIN_TOKEN_ID) throw new UsageError('The main token cannot be revoked; run "petit server token rotate" to replace it');
-    const store = new TokenStore({ main: this.serverPaths.token, extra: this.serverPaths.tokens });
-    if (!store.revoke(this.id)) throw new UsageError(`No token "${this.id}" (see "petit server token list")`);
+    // Through petit-serverd when it runs: it counts token uses in the same file, and one writer loses no change.
+    let revoked: boolean | undefined;
+    try {
+      revoked = (await this.callServer(`/v1/tokens/${encodeURIComponent(this.id)}/revoke`, { method: "POST" })) === undefined ? undefined : true;
+    } catch (error) {
+      if ((error as { status?: number }).status !== 404) throw error;
+      revoked = false;
+    }
+    revoked ??= new TokenStore({ main: this.serverPaths.token, extra: this.serverPaths.tokens }).revoke(this.id);
+    if (!revoked) throw new UsageError(`No token "${this.id}" (see "petit server token list")`);
     this.out(`Revoked enrollment token ${this.id}`);
     return 0;
   }

@@ -1,6 +1,5 @@
 import { Command } from "clipanion";
-import { writeFileAtomic } from "../../../fs-atomic.ts";
-import { newSecret } from "../../../secrets.ts";
+import { TokenStore } from "../../../server/tokens.ts";
 import { PetitCommand } from "../../base.ts";
 
 /** `petit server token rotate`: replace the main enrollment token. */
@@ -14,9 +13,9 @@ export class ServerTokenRotateCommand extends PetitCommand {
 
   async execute(): Promise<number> {
     this.serverConfig();
-    const token = newSecret();
-    writeFileAtomic(this.serverPaths.token, token + "\n", 0o600);
-    this.out(token);
+    // Through petit-serverd when it runs, like every change to the token files.
+    const rotated = await this.callServer<{ token: string }>("/v1/tokens/rotate", { method: "POST" });
+    this.out(rotated?.token ?? new TokenStore({ main: this.serverPaths.token, extra: this.serverPaths.tokens }).rotate());
     return 0;
   }
 }
