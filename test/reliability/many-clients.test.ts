@@ -126,7 +126,10 @@ describe("many clients on one relay", () => {
   });
 });
 
-describe("1000 registered clients on one relay", () => {
+// The heaviest test (~3 min with both cores saturated) runs on request, so that npm test stays under 10 minutes.
+const HEAVY = process.env.PETIT_HEAVY === "1" ? false : "set PETIT_HEAVY=1 to run it (about 3 minutes, both cores saturated)";
+
+describe("1000 registered clients on one relay", { skip: HEAVY }, () => {
   let relay: Relay;
   let fleet: Fleet;
 
