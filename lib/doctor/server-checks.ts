@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { callControl } from "../daemon/control-client.ts";
 import { readSecret } from "../secrets.ts";
-import { findSshd } from "../server/sshd.ts";
+import { findSshd } from "../server/sshd/managed-sshd.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
 import { checkOpenSsh } from "./openssh.ts";
 import { runProgram } from "./probe.ts";

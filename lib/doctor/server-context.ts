@@ -5,10 +5,10 @@
 import type { ServerConfig } from "../config/schema.ts";
 import type { ServerPaths } from "../paths.ts";
 import { readDaemonPid } from "../daemon/pid-file.ts";
-import { runningSshd } from "../server/sshd.ts";
-import { descendantsOf } from "../server/stale-ports.ts";
-import { accountProcesses, uidOf } from "../server/system-sshd-query.ts";
-import { rootTunnelUser } from "../server/tunnel-user.ts";
+import { runningSshd } from "../server/sshd/managed-sshd.ts";
+import { descendantsOf } from "../server/sshd/stale-ports.ts";
+import { accountProcesses, uidOf } from "../server/sshd/system-sshd-query.ts";
+import { rootTunnelUser } from "../server/sshd/tunnel-user.ts";
 import { readListeners, type Listener } from "./listeners.ts";
 
 /** Settings and files of the relay being checked, plus what earlier checks learned. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseRange } from "../config/schema.ts";
-import { Registry } from "../server/registry.ts";
+import { Registry } from "../server/registry/registry.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
 import { addressesClash, describePid, holdersOf } from "./listeners.ts";
 import { listenersOf, petitProcesses, restartFix, type ServerContext } from "./server-context.ts";

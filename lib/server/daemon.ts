@@ -19,23 +19,23 @@ import { close, listen } from "../http/listen.ts";
 import type { ServerPaths } from "../paths.ts";
 import { ProofChecker } from "../proof.ts";
 import { ensureSecret, readSecret } from "../secrets.ts";
-import { createApiServer } from "./api.ts";
-import { ServerMetrics } from "./metrics.ts";
-import { PresenceMonitor } from "./presence.ts";
-import { AccessLog, accessLogPath } from "./access-log.ts";
-import { createProxyServer } from "./proxy.ts";
-import { Registry } from "./registry.ts";
-import { findSshd, ManagedSshd } from "./sshd.ts";
-import type { SshdBackend } from "./sshd-backend.ts";
-import { SystemSshd, systemSshdOptions } from "./system-sshd.ts";
-import { serverControlRoutes } from "./control-routes.ts";
-import { endSessionsOnPort } from "./stale-ports.ts";
-import { NonceFile } from "./nonce-store.ts";
-import { SessionSweeper } from "./session-sweep.ts";
-import { parseNetworks, VisitorGate } from "./visitor-auth.ts";
-import { ensureTunnelUser } from "./tunnel-user.ts";
-import { TokenStore } from "./tokens.ts";
-import { tokenRoutes } from "./token-routes.ts";
+import { createApiServer } from "./api/api.ts";
+import { ServerMetrics } from "./metrics/metrics.ts";
+import { PresenceMonitor } from "./metrics/presence.ts";
+import { AccessLog, accessLogPath } from "./proxy/access-log.ts";
+import { createProxyServer } from "./proxy/proxy.ts";
+import { Registry } from "./registry/registry.ts";
+import { findSshd, ManagedSshd } from "./sshd/managed-sshd.ts";
+import type { SshdBackend } from "./sshd/backend.ts";
+import { SystemSshd, systemSshdOptions } from "./sshd/system-sshd.ts";
+import { serverControlRoutes } from "./control/control-routes.ts";
+import { endSessionsOnPort } from "./sshd/stale-ports.ts";
+import { NonceFile } from "./api/nonce-store.ts";
+import { SessionSweeper } from "./sshd/session-sweep.ts";
+import { parseNetworks, VisitorGate } from "./proxy/visitor-auth.ts";
+import { ensureTunnelUser } from "./sshd/tunnel-user.ts";
+import { TokenStore } from "./tokens/tokens.ts";
+import { tokenRoutes } from "./tokens/token-routes.ts";
 
 /** A running relay. */
 export interface RunningServer {
@@ -73,7 +73,7 @@ export async function startServerDaemon(
   const sweeper = new SessionSweeper({ sshdPid: () => sshd.pid, tunnelUser: user, log });
   const accessLog = config.access_log ? new AccessLog(accessLogPath(config.access_log, paths.dir), log) : undefined;
   // sshd writes its log itself and outlives us, so it cannot reopen it: copy and truncate (its fd is O_APPEND, see
-  // sshd.ts). The access log's stream appends too, so the same suits it.
+  // sshd/managed-sshd.ts). The access log's stream appends too, so the same suits it.
   const logRotation = new LogRotator([paths.sshdLog, ...(accessLog ? [accessLog.path] : [])], { log });
   const tlsFiles = config.tls_cert ? { cert: config.tls_cert, key: config.tls_key } : undefined;
   const tls = tlsFiles && readTls(tlsFiles);

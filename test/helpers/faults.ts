@@ -10,7 +10,7 @@ import { request } from "undici";
 import type { ClientStatus } from "../../lib/client/daemon.ts";
 import { callControl } from "../../lib/daemon/control-client.ts";
 import { commandLine, listeningInodes, pidsHoldingSockets } from "../../lib/proc.ts";
-import { descendantsOf } from "../../lib/server/stale-ports.ts";
+import { descendantsOf } from "../../lib/server/sshd/stale-ports.ts";
 import { DOMAIN, type Client, type Relay } from "./fixture.ts";
 
 /** Prints one machine-readable figure line, collected into the README's reliability table. */

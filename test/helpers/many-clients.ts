@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { TunnelState, TunnelStatus } from "../../lib/client/supervisor.ts";
 import { SERVER_ALIVE_COUNT_MAX, SERVER_ALIVE_INTERVAL } from "../../lib/constants.ts";
-import type { RegistrationAnswer } from "../../lib/server/registration.ts";
+import type { RegistrationAnswer } from "../../lib/server/api/registration.ts";
 import { registrationHeaders } from "../../lib/client/register.ts";
 import { pinHostKey } from "../../lib/ssh/known-hosts.ts";
 import { tunnelArgs } from "../../lib/ssh/tunnel-args.ts";

@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { readPidFile } from "../../lib/proc.ts";
-import { descendantsOf } from "../../lib/server/stale-ports.ts";
+import { descendantsOf } from "../../lib/server/sshd/stale-ports.ts";
 import { startRelay, waitFor, type Relay } from "../helpers/fixture.ts";
 import { describeClients, Fleet, wrongAnswers, type FleetClient } from "../helpers/many-clients.ts";
 import {

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { parsePublicKey } from "../../ssh/public-key.ts";
 import { runForeground, startInBackground } from "../../daemon/run.ts";
 import { startServerDaemon } from "../../server/daemon.ts";
-import { systemHostKey } from "../../server/system-sshd.ts";
+import { systemHostKey } from "../../server/sshd/system-sshd.ts";
 import { PetitCommand, timestampedLog } from "../base.ts";
 
 /** `petit server up`: start petit-serverd. */

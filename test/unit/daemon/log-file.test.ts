@@ -57,7 +57,7 @@ describe("log files", () => {
 
   test("a writer holding the file open for append writes at the start after rotation, leaving no hole", () => {
     const path = logPath();
-    // What spawnSelf() and sshd.ts do: open with "a" (O_APPEND) and keep the fd.
+    // What spawnSelf() and managed-sshd.ts do: open with "a" (O_APPEND) and keep the fd.
     const fd = openSync(path, "a");
     try {
       writeSync(fd, "x".repeat(1000) + "\n");

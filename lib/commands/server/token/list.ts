@@ -1,5 +1,5 @@
 import { Command, Option } from "clipanion";
-import { TokenStore } from "../../../server/tokens.ts";
+import { TokenStore } from "../../../server/tokens/tokens.ts";
 import { PetitCommand } from "../../base.ts";
 import { formatTable } from "../../table.ts";
 

@@ -1,0 +1,215 @@
+/**
+ * Runs and supervises the relay's own stock sshd (`sshd -D -e -f CONFIG`).
+ * sshd runs in its own process group with its log in a file, so it — and
+ * every open tunnel — outlives a crash of petit-serverd; the next
+ * petit-serverd adopts it through its pid file instead of fighting it for the port.
+ * @module
+ */
+import { execa } from "execa";
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from "node:fs";
+import { canConnect } from "../../net.ts";
+import { ensureKeyPair } from "../../ssh/keygen.ts";
+import { renderSshdConfig, type SshdSettings } from "../../ssh/sshd-config.ts";
+import { lastLines } from "../../daemon/log-file.ts";
+import { writeFileAtomic } from "../../fs-atomic.ts";
+import { childPids, commandLine, isAlive, readPidFile } from "../../proc.ts";
+import type { SshdBackend } from "./backend.ts";
+
+/** Files and settings of the managed sshd. */
+export interface SshdOptions extends SshdSettings {
+  sshdPath: string;
+  configFile: string;
+  logFile: string;
+  log: (line: string) => void;
+}
+
+/** An sshd that dies within this long of its start died of something a restart alone may not fix. */
+const QUICK_DEATH_MS = 10_000;
+/** The longest wait between restarts of an sshd that keeps dying. */
+const RESTART_DELAY_CAP_MS = 30_000;
+
+/** The last two non-empty lines of `file` (sshd says what failed, then that it gives up), or "" when it cannot be read. */
+function lastLogLines(file: string): string {
+  try {
+    return lastLines(file, 4).text.split("\n").map((line) => line.trim()).filter(Boolean).slice(-2).join(" / ");
+  } catch {
+    return "";
+  }
+}
+
+/** Returns the sshd binary: `configured` if set, else the first of the usual places that exists. */
+export function findSshd(configured: string): string {
+  if (configured) return configured;
+  for (const path of ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"]) if (existsSync(path)) return path;
+  throw new Error(
+    "Cannot find sshd: install OpenSSH's server (apt-get install openssh-server) or set server.sshd_path",
+  );
+}
+
+/** The managed sshd: started or adopted, restarted when it dies, stopped on request. */
+export class ManagedSshd implements SshdBackend {
+  #pid: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #restarts = 0;
+  #startedAt = 0;
+  /** Deaths in a row, each soon after its start (see #check). */
+  #quickDeaths = 0;
+  /** When a delayed restart is due; undefined when none waits. */
+  #restartAt: number | undefined;
+
+  constructor(private readonly options: SshdOptions) {}
+
+  /** True when start() found sshd already running (left by an earlier petit-serverd). */
+  adopted = false;
+
+  /** PID of the listening sshd, when it runs (not while a restart waits). */
+  get pid(): number | undefined {
+    return this.#pid && isAlive(this.#pid) && !isZombie(this.#pid) ? this.#pid : undefined;
+  }
+
+  /** Writes the config, checks it with `sshd -t`, then adopts a running sshd or starts one; resolves once it listens. */
+  async start(): Promise<void> {
+    const o = this.options;
+    await ensureKeyPair(o.hostKey, "petit-relay");
+    const text = renderSshdConfig(o);
+    const previous = existsSync(o.configFile) ? readFileSync(o.configFile, "utf8") : undefined;
+    writeFileAtomic(o.configFile, text, 0o600);
+    if (process.getuid?.() === 0) mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+    const test = await execa(o.sshdPath, ["-t", "-f", o.configFile], { reject: false, stdin: "ignore" });
+    if (test.exitCode !== 0) {
+      throw new Error(`sshd refused the generated config "${o.configFile}": ${test.stderr.trim()}`);
+    }
+    const running = this.#adoptable();
+    if (running) {
+      this.#pid = running;
+      this.adopted = true;
+      o.log(`sshd: adopted running sshd pid ${running}`);
+      // A changed config (new port, new user) is picked up by a reload; open tunnels survive it.
+      if (previous !== text) process.kill(running, "SIGHUP");
+    } else {
+      this.#spawn();
+    }
+    await waitForPort(o.listen, o.port, 5_000, () => this.#pid !== undefined && isAlive(this.#pid));
+    this.#timer = setInterval(() => this.#check(), 1_000);
+    this.#timer.unref();
+  }
+
+  /** Stops sshd and the tunnel sessions it forked. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+    if (this.#pid) await stopSshdTree(this.#pid);
+    this.#pid = undefined;
+  }
+
+  /** Stops watching sshd but leaves it and its tunnels running, for the next petit-serverd to adopt. */
+  release(): void {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+  }
+
+  /** The relay's own host public key line. */
+  hostKey(): string {
+    return readFileSync(`${this.options.hostKey}.pub`, "utf8").trim();
+  }
+
+  /** Returns the PID of an sshd already running with our config, if any. */
+  #adoptable(): number | undefined {
+    return runningSshd(this.options.pidFile, this.options.configFile);
+  }
+
+  #spawn(): void {
+    const o = this.options;
+    const logFd = openSync(o.logFile, "a", 0o600);
+    // Detached, with its log written straight to the file (not through a pipe
+    // to us): sshd and its sessions survive petit-serverd's death. execa passes
+    // a file descriptor through; its types only list fds 3-9.
+    const fd = logFd as unknown as 3;
+    const child = execa(o.sshdPath, ["-D", "-e", "-f", o.configFile], {
+      detached: true, stdin: "ignore", stdout: fd, stderr: fd, reject: false,
+    });
+    closeSync(logFd);
+    child.catch(() => undefined);
+    child.unref();
+    this.#pid = child.pid;
+    this.#startedAt = Date.now();
+    o.log(`sshd: started pid ${child.pid} on ${o.listen}:${o.port}`);
+  }
+
+  /**
+   * Runs every second: restarts sshd when it died. At once the first time;
+   * an sshd that keeps dying soon after its start (its port taken, say) is
+   * restarted after 2, 4 … 30 s instead of every second, with its last log
+   * line saying why.
+   */
+  #check(): void {
+    if (this.#stopping) return;
+    if (this.#restartAt !== undefined) {
+      if (Date.now() < this.#restartAt) return;
+      this.#restartAt = undefined;
+      return this.#spawn();
+    }
+    if (this.pid !== undefined) return;
+    const quick = Date.now() - this.#startedAt < QUICK_DEATH_MS;
+    this.#quickDeaths = quick ? this.#quickDeaths + 1 : 0;
+    const delay = this.#quickDeaths <= 1 ? 0 : Math.min(RESTART_DELAY_CAP_MS, 1_000 * 2 ** (this.#quickDeaths - 1));
+    this.#restarts++;
+    const why = quick ? `, ${Math.round((Date.now() - this.#startedAt) / 100) / 10} s after its start: "${lastLogLines(this.options.logFile)}"` : "";
+    this.options.log(`sshd: pid ${this.#pid} exited${why}; restarting ${delay ? `in ${delay / 1000} s` : "now"} ` +
+      `(restart ${this.#restarts}, see ${this.options.logFile})`);
+    if (delay) this.#restartAt = Date.now() + delay;
+    else this.#spawn();
+  }
+}
+
+/**
+ * Stops the sshd listener `pid` and the sessions it forked (they would
+ * otherwise outlive it and keep their ports): SIGTERM, then SIGKILL after 3 s.
+ */
+export async function stopSshdTree(pid: number): Promise<void> {
+  const all = [pid, ...childPids(pid)];
+  for (const p of all) signal(p, "SIGTERM");
+  const deadline = Date.now() + 3_000;
+  while (all.some((p) => isAlive(p) && !isZombie(p)) && Date.now() < deadline) await sleep(50);
+  for (const p of all) if (isAlive(p)) signal(p, "SIGKILL");
+}
+
+/** Returns the PID of the sshd in `pidFile` when it runs with `configFile`. */
+export function runningSshd(pidFile: string, configFile: string): number | undefined {
+  const pid = readPidFile(pidFile);
+  return pid && commandLine(pid)?.some((arg) => arg.includes(configFile)) ? pid : undefined;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves once a TCP connect to host:port succeeds; rejects after `timeout` ms or when `alive()` turns false. */
+export async function waitForPort(host: string, port: number, timeout: number, alive: () => boolean = () => true): Promise<void> {
+  const target = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    if (await canConnect(target, port)) return;
+    if (!alive()) throw new Error(`sshd exited before listening on ${host}:${port}`);
+    await sleep(50);
+  }
+  throw new Error(`sshd did not listen on ${host}:${port} within ${timeout} ms`);
+}
