@@ -10,7 +10,7 @@ import type { ClientConfig } from "../config/schema.ts";
 import { parseHostPort } from "../config/schema.ts";
 import { controlError, createControlServer } from "../daemon/control-server.ts";
 import { LogRing } from "../daemon/log-ring.ts";
-import { SessionStore } from "../daemon/session.ts";
+import { SessionStore } from "../ui/session.ts";
 import { claimPidFile } from "../daemon/pid-file.ts";
 import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
 import { close, listen } from "../http/listen.ts";

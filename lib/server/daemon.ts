@@ -9,7 +9,7 @@ import { userInfo } from "node:os";
 import type { ServerConfig } from "../config/schema.ts";
 import { parseRange } from "../config/schema.ts";
 import { createControlServer } from "../daemon/control-server.ts";
-import { SessionStore } from "../daemon/session.ts";
+import { SessionStore } from "../ui/session.ts";
 import { RELAY_PAGE } from "../ui/relay-page.ts";
 import { consoleHooks, consoleRoutes } from "../ui/serve.ts";
 import { readTls, reloadTls } from "../http/server.ts";

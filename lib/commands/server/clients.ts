@@ -3,7 +3,7 @@ import { parseRange } from "../../config/schema.ts";
 import { clientRows, type ClientRow } from "../../server/control/clients-view.ts";
 import { Registry } from "../../server/registry/registry.ts";
 import { PetitCommand } from "../base.ts";
-import { formatTable } from "../table.ts";
+import { formatTable } from "../shared/table.ts";
 
 /** `petit server clients`: list registered clients. */
 export class ServerClientsCommand extends PetitCommand {

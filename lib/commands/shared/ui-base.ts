@@ -4,9 +4,9 @@
  * @module
  */
 import { Option } from "clipanion";
-import { readSecret } from "../secrets.ts";
-import { loginLink, showLoginLink } from "../ui/login-link.ts";
-import { PetitCommand } from "./base.ts";
+import { readSecret } from "../../secrets.ts";
+import { loginLink, showLoginLink } from "../../ui/login-link.ts";
+import { PetitCommand } from "../base.ts";
 
 /** The daemon a login link comes from, and how to start it when it does not answer. */
 export interface UiDaemon {

@@ -3,11 +3,11 @@
  * and resume.
  * @module
  */
-import type { ClientStatus } from "../client/daemon.ts";
-import type { ClientConfig } from "../config/schema.ts";
-import { callControl } from "../daemon/control-client.ts";
-import type { ClientPaths } from "../paths.ts";
-import { readSecret } from "../secrets.ts";
+import type { ClientStatus } from "../../client/daemon.ts";
+import type { ClientConfig } from "../../config/schema.ts";
+import { callControl } from "../../daemon/control-client.ts";
+import type { ClientPaths } from "../../paths.ts";
+import { readSecret } from "../../secrets.ts";
 
 /**
  * Calls `path` on the running daemon (with its control secret) and returns
