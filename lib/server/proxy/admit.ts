@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { clientAddress } from "./client-address.ts";
-import type { ProxyOptions, Route } from "./proxy.ts";
+import type { ProxyOptions, Route } from "./types.ts";
 import { labelFromHost } from "./route.ts";
 import type { Refusal } from "./visitor-auth.ts";
 

@@ -8,7 +8,7 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { endToEndHeaders } from "../../http/headers.ts";
 import { clientAddress, inList, peerAddress } from "./client-address.ts";
-import type { ProxyOptions } from "./proxy.ts";
+import type { ProxyOptions } from "./types.ts";
 
 /**
  * Headers that name the visitor, set by petit alone: a visitor's own would

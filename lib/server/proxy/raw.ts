@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import { countPipe } from "../metrics/metrics.ts";
 import { admit, describeTunnelError } from "./admit.ts";
 import { pipeThroughTunnel } from "./pipe.ts";
-import type { ProxyOptions } from "./proxy.ts";
+import type { ProxyOptions } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
 /** CONNECT <id-or-name>.<domain>:<any port>: a raw TCP pipe to the client's service. */

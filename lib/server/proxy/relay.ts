@@ -15,7 +15,7 @@ import type { ClientCounters } from "../metrics/metrics.ts";
 import { admit, describeTunnelError } from "./admit.ts";
 import { pacedBody, stalledReason, type BodyPace } from "./body.ts";
 import { buildForwardedHeaders } from "./headers.ts";
-import type { ProxyOptions, Route } from "./proxy.ts";
+import type { ProxyOptions, Route } from "./types.ts";
 import { toOriginForm } from "./request-target.ts";
 
 /** What forward() needs besides the request: the proxy's settings and its shared state. */

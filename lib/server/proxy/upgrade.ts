@@ -15,7 +15,7 @@ import { admit, describeTunnelError } from "./admit.ts";
 import { buildForwardedHeaders } from "./headers.ts";
 import { joinSockets } from "./pipe.ts";
 import { refuseRaw } from "./raw.ts";
-import type { ProxyOptions } from "./proxy.ts";
+import type { ProxyOptions } from "./types.ts";
 import { toOriginForm } from "./request-target.ts";
 
 /** Sends the Upgrade request `req` through its tunnel; pipes bytes after a 101, answers and closes after anything else. */
