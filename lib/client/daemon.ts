@@ -7,6 +7,7 @@ import { readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { canConnect } from "../net.ts";
 import type { ClientConfig } from "../config/schema.ts";
+import type { ClientStatus } from "../protocol/client-status.ts";
 import { parseHostPort } from "../config/schema.ts";
 import { controlError, createControlServer } from "../daemon/control-server.ts";
 import { LogRing } from "../daemon/log-ring.ts";
@@ -23,20 +24,7 @@ import { consoleHooks, consoleRoutes } from "../ui/serve.ts";
 import { clientControlRoutes } from "./control-routes.ts";
 import { ClientMetrics } from "./metrics.ts";
 import { requestPortRelease } from "./release.ts";
-import { TunnelSupervisor, type TunnelStatus } from "./supervisor.ts";
-
-/** What `petit status` shows. */
-export interface ClientStatus extends TunnelStatus {
-  id: number;
-  name: string;
-  port: number;
-  public_host: string;
-  public_url: string;
-  target: string;
-  relay: string;
-  pid: number;
-  uptime_seconds: number | null;
-}
+import { TunnelSupervisor } from "./supervisor.ts";
 
 /** A running client daemon. */
 export interface RunningClient {

@@ -5,22 +5,10 @@
  */
 import type { ResultPromise } from "execa";
 import { DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from "./backoff.ts";
+import type { TunnelState, TunnelStatus } from "../protocol/client-status.ts";
 import { classifyExit, type ExitReason } from "./classify.ts";
 import { watchForRelay } from "./relay-watch.ts";
 import { startSshRun } from "./ssh-run.ts";
-
-/** Where the tunnel is; "paused": ssh stopped on request (petit pause), the daemon waits for resume. */
-export type TunnelState = "connecting" | "connected" | "retrying" | "error" | "paused" | "stopped";
-
-/** A snapshot for `petit status`. */
-export interface TunnelStatus {
-  state: TunnelState;
-  connected_since: string | null;
-  restarts: number;
-  last_error: string | null;
-  next_retry_at: string | null;
-  ssh_pid: number | null;
-}
 
 /** What the supervisor runs and how it waits. */
 export interface SupervisorOptions {

@@ -4,7 +4,7 @@
  * @module
  */
 import { statSync } from "node:fs";
-import type { ClientStatus } from "../client/daemon.ts";
+import type { ClientStatus } from "../protocol/client-status.ts";
 import { parseHostPort } from "../config/schema.ts";
 import { callControl } from "../daemon/control-client.ts";
 import { readSecret } from "../secrets.ts";

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parse } from "smol-toml";
 import { request } from "undici";
-import type { ClientStatus } from "../../lib/client/daemon.ts";
+import type { ClientStatus } from "../../lib/protocol/client-status.ts";
 import { callControl } from "../../lib/daemon/control-client.ts";
 import { commandLine, listeningInodes, pidsHoldingSockets } from "../../lib/proc.ts";
 import { descendantsOf } from "../../lib/server/sshd/stale-ports.ts";

@@ -1,6 +1,7 @@
 import { Command, Option } from "clipanion";
 import { parseRange } from "../../config/schema.ts";
-import { clientRows, type ClientRow } from "../../server/control/clients-view.ts";
+import type { ClientRow } from "../../protocol/server-control.ts";
+import { clientRows } from "../../server/control/clients-view.ts";
 import { Registry } from "../../server/registry/registry.ts";
 import { PetitCommand } from "../base.ts";
 import { formatTable } from "../shared/table.ts";

@@ -3,11 +3,10 @@
  * and resume.
  * @module
  */
-import type { ClientStatus } from "../../client/daemon.ts";
+import type { ClientStatus } from "../../protocol/client-status.ts";
 import type { ClientConfig } from "../../config/schema.ts";
-import { callControl } from "../../daemon/control-client.ts";
+import { callDaemon } from "../../daemon/control-client.ts";
 import type { ClientPaths } from "../../paths.ts";
-import { readSecret } from "../../secrets.ts";
 
 /**
  * Calls `path` on the running daemon (with its control secret) and returns
@@ -16,9 +15,7 @@ import { readSecret } from "../../secrets.ts";
 export async function callClientDaemon(
   config: ClientConfig, paths: ClientPaths, path: string, init?: { method?: "GET" | "POST"; timeout?: number },
 ): Promise<ClientStatus | undefined> {
-  const secret = readSecret(paths.controlSecret);
-  if (!secret) return undefined;
-  return callControl<ClientStatus>({ port: config.control_port, secret }, path, init);
+  return callDaemon<ClientStatus>({ secretFile: paths.controlSecret, port: () => config.control_port }, path, init);
 }
 
 /** Returns the running daemon's status, or undefined when no daemon answers. */

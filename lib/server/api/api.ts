@@ -16,8 +16,6 @@ import { RateLimiter } from "../rate-limit.ts";
 import { parseRegistration, registrationAnswer, type AnswerContext } from "./registration.ts";
 import { RegistrationError, type Registry } from "../registry/registry.ts";
 
-export { registrationAnswer, type RegistrationAnswer, type SshEndpoint } from "./registration.ts";
-
 /** Settings of the registration API. */
 export interface ApiOptions extends AnswerContext {
   registry: Registry;

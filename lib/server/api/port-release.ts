@@ -13,16 +13,6 @@ import { verifyKeySignature } from "../../ssh/signature.ts";
 import { parseJsonObject } from "./registration.ts";
 import { portsOf, RegistrationError, type ClientRecord } from "../registry/registry.ts";
 
-/** The body of `POST /v1/release`, signed (namespace "release-port@petit") with the client's key. */
-export interface ReleaseRequest {
-  id: number;
-  port: number;
-  /** Seconds since the epoch, within PROOF_MAX_SKEW_SECONDS of the relay's clock. */
-  t: number;
-  /** 32 hex digits, accepted once. */
-  n: string;
-}
-
 /**
  * Checks a release request; returns the client and port it may free, or
  * throws a RegistrationError (400 malformed, 401 not signed by the owner).

@@ -5,6 +5,7 @@
  */
 import { MAX_TUNNELS_PER_CLIENT } from "../../constants.ts";
 import { validateName } from "../../names.ts";
+import type { RegistrationAnswer } from "../../protocol/registration.ts";
 import { parsePublicKey, type PublicKey } from "../../ssh/public-key.ts";
 import { RegistrationError, type ClientRecord } from "../registry/registry.ts";
 
@@ -14,20 +15,6 @@ export interface SshEndpoint {
   port: number;
   user: string;
   hostKey: string;
-}
-
-/** The JSON a successful registration answers with. */
-export interface RegistrationAnswer {
-  id: number;
-  name: string;
-  port: number;
-  public_host: string;
-  public_url: string;
-  /** Further services of the client, on the same ssh connection. */
-  tunnels: { name: string; port: number; public_host: string; public_url: string }[];
-  /** Visitors present it to the proxy (Proxy-Authorization: Bearer …) unless the client is public. */
-  access_token: string;
-  ssh: { host: string; port: number; user: string; host_key: string };
 }
 
 /** Where the answer's URLs and SSH details come from. */

@@ -2,22 +2,9 @@
  * The rows `petit server clients` shows, from the registry and presence.
  * @module
  */
-import type { CountersView } from "../metrics/metrics.ts";
+import type { ClientRow, CountersView } from "../../protocol/server-control.ts";
 import type { PresenceMonitor } from "../metrics/presence.ts";
 import type { Registry } from "../registry/registry.ts";
-
-/** One client as shown to operators, with the proxy's counters since the relay started (zeros when it is down). */
-export interface ClientRow extends CountersView {
-  id: number;
-  name: string;
-  host: string;
-  port: number;
-  fingerprint: string;
-  online: boolean;
-  online_since: string | null;
-  last_seen: string | null;
-  created: string;
-}
 
 /** Returns a row per registered client; `presence` absent means the relay is down (all offline). */
 export function clientRows(

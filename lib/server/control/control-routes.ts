@@ -5,6 +5,7 @@
  */
 import type { ServerConfig } from "../../config/schema.ts";
 import { controlError, type ControlRoutes } from "../../daemon/control-server.ts";
+import type { AccessView, ServerStatus } from "../../protocol/server-control.ts";
 import { parseAccessChange } from "./access-change.ts";
 import { clientRows } from "./clients-view.ts";
 import type { ServerMetrics } from "../metrics/metrics.ts";
@@ -29,15 +30,6 @@ export interface ControlContext {
   ready?: () => boolean;
 }
 
-/** A client's visitor access as the control port shows it. */
-export interface AccessView {
-  id: number;
-  name: string;
-  token: string;
-  public: boolean;
-  allow_from: string[];
-}
-
 /** Returns the control routes of the relay. */
 export function serverControlRoutes({ registry, presence, sshd, sweeper, config, metrics, log, ready = () => true }: ControlContext): ControlRoutes {
   const find = (label: string): ClientRecord => {
@@ -47,7 +39,7 @@ export function serverControlRoutes({ registry, presence, sshd, sweeper, config,
   };
   const view = (c: ClientRecord): AccessView => ({ id: c.id, name: c.name, ...c.access });
   return {
-    "GET /v1/status": () => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length, ready: ready() }),
+    "GET /v1/status": (): ServerStatus => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length, ready: ready() }),
     "GET /v1/clients": async () => {
       // Fresh, not the last periodic poll: a tunnel that just came up or went down shows at once.
       await presence.refresh();

@@ -7,6 +7,7 @@
  */
 import type { Socket } from "node:net";
 import { histogramSamples, type Metric, newHistogram, observe, renderPrometheus } from "../../http/prometheus.ts";
+import type { CountersView } from "../../protocol/server-control.ts";
 
 /** What the proxy counts for one client. */
 export interface ClientCounters {
@@ -30,16 +31,6 @@ export interface ProxyMetrics {
   answered(status: number, ms: number): void;
   /** A visitor refused by the access rules (403, 407 or 429). */
   refused(status: number): void;
-}
-
-/** A client's counters as the control API shows them. */
-export interface CountersView {
-  requests: number;
-  connections_open: number;
-  connections_total: number;
-  bytes_in: number;
-  bytes_out: number;
-  requests_per_second: number;
 }
 
 /** Samples of the last seconds, for a current rate. */
