@@ -16,7 +16,7 @@ import { claimPidFile } from "../daemon/pid-file.ts";
 import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
 import { close, listen } from "../http/listen.ts";
 import type { ClientPaths } from "../paths.ts";
-import { commandLine, readPidFile } from "../proc.ts";
+import { commandLine, readPidFile } from "../proc/process.ts";
 import { ensureSecret } from "../secrets.ts";
 import { tunnelArgs } from "../ssh/tunnel-args.ts";
 import { CLIENT_PAGE } from "../ui/client-page.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { execa } from "execa";
-import { listeningPorts } from "../../proc.ts";
+import { listeningPorts } from "../../proc/sockets.ts";
 import type { Registry } from "../registry/registry.ts";
 
 /** Online state of one client. */

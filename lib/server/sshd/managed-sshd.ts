@@ -7,12 +7,13 @@
  */
 import { execa } from "execa";
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from "node:fs";
-import { canConnect } from "../../net.ts";
 import { ensureKeyPair } from "../../ssh/keygen.ts";
 import { renderSshdConfig, type SshdSettings } from "../../ssh/sshd-config.ts";
 import { lastLines } from "../../daemon/log-file.ts";
 import { writeFileAtomic } from "../../fs-atomic.ts";
-import { childPids, commandLine, isAlive, readPidFile } from "../../proc.ts";
+import { childPids, commandLine, isAlive, readPidFile } from "../../proc/process.ts";
+import { terminate } from "../../proc/signal.ts";
+import { waitForPort } from "../../proc/sockets.ts";
 import type { SshdBackend } from "./backend.ts";
 
 /** Files and settings of the managed sshd. */
@@ -65,7 +66,7 @@ export class ManagedSshd implements SshdBackend {
 
   /** PID of the listening sshd, when it runs (not while a restart waits). */
   get pid(): number | undefined {
-    return this.#pid && isAlive(this.#pid) && !isZombie(this.#pid) ? this.#pid : undefined;
+    return this.#pid && isAlive(this.#pid) ? this.#pid : undefined;
   }
 
   /** Writes the config, checks it with `sshd -t`, then adopts a running sshd or starts one; resolves once it listens. */
@@ -90,7 +91,7 @@ export class ManagedSshd implements SshdBackend {
     } else {
       this.#spawn();
     }
-    await waitForPort(o.listen, o.port, 5_000, () => this.#pid !== undefined && isAlive(this.#pid));
+    await waitForPort({ name: "sshd", host: o.listen, port: o.port, timeoutMs: 5_000, alive: () => this.#pid !== undefined && isAlive(this.#pid) });
     this.#timer = setInterval(() => this.#check(), 1_000);
     this.#timer.unref();
   }
@@ -168,48 +169,11 @@ export class ManagedSshd implements SshdBackend {
  * otherwise outlive it and keep their ports): SIGTERM, then SIGKILL after 3 s.
  */
 export async function stopSshdTree(pid: number): Promise<void> {
-  const all = [pid, ...childPids(pid)];
-  for (const p of all) signal(p, "SIGTERM");
-  const deadline = Date.now() + 3_000;
-  while (all.some((p) => isAlive(p) && !isZombie(p)) && Date.now() < deadline) await sleep(50);
-  for (const p of all) if (isAlive(p)) signal(p, "SIGKILL");
+  await terminate([pid, ...childPids(pid)], 3_000);
 }
 
 /** Returns the PID of the sshd in `pidFile` when it runs with `configFile`. */
 export function runningSshd(pidFile: string, configFile: string): number | undefined {
   const pid = readPidFile(pidFile);
   return pid && commandLine(pid)?.some((arg) => arg.includes(configFile)) ? pid : undefined;
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true;
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves once a TCP connect to host:port succeeds; rejects after `timeout` ms or when `alive()` turns false. */
-export async function waitForPort(host: string, port: number, timeout: number, alive: () => boolean = () => true): Promise<void> {
-  const target = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (await canConnect(target, port)) return;
-    if (!alive()) throw new Error(`sshd exited before listening on ${host}:${port}`);
-    await sleep(50);
-  }
-  throw new Error(`sshd did not listen on ${host}:${port} within ${timeout} ms`);
 }

@@ -10,8 +10,9 @@
  * @module
  */
 import { execa } from "execa";
-import { readFileSync } from "node:fs";
-import { allPids, listeningInodes, parentPid, pidsHoldingSockets } from "../../proc.ts";
+import { parentMap, realUid } from "../../proc/process.ts";
+import { signal } from "../../proc/signal.ts";
+import { listeningInodes, pidsHoldingSockets } from "../../proc/sockets.ts";
 import { uidOf } from "./tunnel-user.ts";
 
 /**
@@ -73,7 +74,7 @@ export class SessionSweeper {
     if (!sshd) return [];
     const listeners = await loopbackListenerInodes();
     const connections = connectionTrees(sshd);
-    const sshdUid = uidOfPid(sshd);
+    const sshdUid = realUid(sshd);
     // Where sshd and the tunnels run as one account, a process's owner says nothing about login: wait for the grace.
     const uidTells = this.#tunnelUid !== undefined && this.#tunnelUid !== sshdUid;
     const now = Date.now();
@@ -84,7 +85,7 @@ export class SessionSweeper {
       const checked = this.#forwarding.get(pid);
       if (!options.now && checked !== undefined && now - checked < RECHECK_MS) continue;
       if (!options.now && now - since < SESSION_GRACE_MS) continue;
-      const authenticated = uidTells ? tree.some((p) => uidOfPid(p) === this.#tunnelUid) : undefined;
+      const authenticated = uidTells ? tree.some((p) => realUid(p) === this.#tunnelUid) : undefined;
       if (authenticated === false) continue;
       if (options.now && !authenticated && now - since < SESSION_GRACE_MS) continue;
       if (pidsHoldingSockets(listeners, tree).length > 0) {
@@ -92,7 +93,7 @@ export class SessionSweeper {
         continue;
       }
       this.options.log(`sshd: ending session ${pid}: logged in ${Math.round((now - since) / 1000)} s ago or more and forwards no port`);
-      for (const p of tree) signal(p);
+      for (const p of tree) signal(p, "SIGTERM");
       ended.push(pid);
     }
     for (const pid of this.#firstSeen.keys()) if (!connections.has(pid)) this.#firstSeen.delete(pid);
@@ -103,8 +104,7 @@ export class SessionSweeper {
 
 /** Returns each direct child of `sshd` (one per connection) with its whole process tree, itself included. */
 function connectionTrees(sshd: number): Map<number, number[]> {
-  const parents = new Map<number, number | undefined>();
-  for (const pid of allPids()) parents.set(pid, parentPid(pid));
+  const parents = parentMap();
   const trees = new Map<number, number[]>();
   for (const pid of parents.keys()) {
     // Walk up to the child of sshd this process descends from, if any.
@@ -137,19 +137,3 @@ async function loopbackListenerInodes(): Promise<Set<string>> {
 }
 
 /** The real uid of `pid`, or undefined when it is gone. */
-function uidOfPid(pid: number): number | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"));
-    return line ? Number(line.split(/\s+/)[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function signal(pid: number): void {
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    // already gone
-  }
-}

@@ -4,7 +4,9 @@
  * and every session of a revoked client.
  * @module
  */
-import { listeningInodes, pidsHoldingSockets, allPids, parentPid } from "../../proc.ts";
+import { descendantsOf } from "../../proc/process.ts";
+import { signal } from "../../proc/signal.ts";
+import { listeningInodes, pidsHoldingSockets } from "../../proc/sockets.ts";
 import type { SessionSweeper } from "./session-sweep.ts";
 
 /**
@@ -28,22 +30,7 @@ export function endSessionsOnPort(port: number, sshdPid: number, before: (pid: n
   const holders = pidsHoldingSockets(listeningInodes(port), descendantsOf(sshdPid));
   for (const pid of holders) {
     before(pid);
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
+    signal(pid, "SIGTERM");
   }
   return holders;
-}
-
-/** Returns every PID whose ancestry includes `root` (not `root` itself). */
-export function descendantsOf(root: number): number[] {
-  const parents = new Map<number, number | undefined>();
-  for (const pid of allPids()) parents.set(pid, parentPid(pid));
-  const isBelow = (pid: number): boolean => {
-    for (let p = parents.get(pid), hops = 0; p && hops < 64; p = parents.get(p), hops++) if (p === root) return true;
-    return false;
-  };
-  return [...parents.keys()].filter(isBelow);
 }

@@ -7,9 +7,9 @@
 import { execa } from "execa";
 import { existsSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { commandLine, isAlive, readPidFile } from "../../proc.ts";
-import { descendantsOf } from "./stale-ports.ts";
-import { waitForPort } from "./managed-sshd.ts";
+import { commandLine, descendantsOf, isAlive, readPidFile, realUid } from "../../proc/process.ts";
+import { terminate } from "../../proc/signal.ts";
+import { waitForPort } from "../../proc/sockets.ts";
 
 /** Effective sshd settings: lower-case keyword → every value it has (HostKey, Port… repeat). */
 export type SshdSettingsMap = Map<string, string[]>;
@@ -73,7 +73,7 @@ export async function reloadSshd(options: {
   await sleep(200);
   for (const address of options.listen) {
     const { host, port } = splitAddress(address);
-    await waitForPort(host, port, 5_000, () => isAlive(pid));
+    await waitForPort({ name: "sshd", host, port, timeoutMs: 5_000, alive: () => isAlive(pid) });
   }
 }
 
@@ -98,31 +98,11 @@ export function uidOf(user: string): number | undefined {
 export async function endAccountSessions(sshdPid: number, uid: number): Promise<number[]> {
   if (uid === 0) throw new Error("Refusing to end root's sessions under the system sshd");
   const pids = accountProcesses(sshdPid, uid);
-  for (const pid of pids) signal(pid, "SIGTERM");
-  const deadline = Date.now() + 3_000;
-  while (pids.some(isAlive) && Date.now() < deadline) await sleep(50);
-  for (const pid of pids) if (isAlive(pid)) signal(pid, "SIGKILL");
+  await terminate(pids, 3_000);
   return pids;
 }
 
 /** The processes of account `uid` below the sshd listener `sshdPid`: that account's sessions. */
 export function accountProcesses(sshdPid: number, uid: number): number[] {
   return descendantsOf(sshdPid).filter((pid) => realUid(pid) === uid);
-}
-
-function realUid(pid: number): number | undefined {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("Uid:"));
-    return line ? Number(line.split(/\s+/)[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { isAlive } from "../../lib/proc.ts";
+import { isAlive } from "../../../lib/proc/process.ts";
 
 describe("isAlive()", () => {
   test("isAlive() is true for this process and false for a PID that does not exist", () => {
