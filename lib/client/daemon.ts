@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { canConnect } from "../net.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import type { ClientStatus } from "../protocol/client-status.ts";
-import { parseHostPort } from "../config/schema.ts";
+import { parseHostPort } from "../config/values.ts";
 import { controlError, createControlServer } from "../daemon/control-server.ts";
 import { LogRing } from "../daemon/log-ring.ts";
 import { SessionStore } from "../ui/session.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { readFileSync, statSync } from "node:fs";
-import { parseRange } from "../config/schema.ts";
+import { parseRange } from "../config/values.ts";
 import { Registry } from "../server/registry/registry.ts";
 import { compareAuthorizedKeys } from "./authorized-keys-diff.ts";
 import { fail, ok, type Check, type Finding } from "./check.ts";

@@ -3,7 +3,7 @@
  * and nothing else listens inside the tunnel port range.
  * @module
  */
-import { parseRange } from "../config/schema.ts";
+import { parseRange } from "../config/values.ts";
 import { Registry } from "../server/registry/registry.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
 import { addressesClash, describePid, holdersOf } from "./listeners.ts";

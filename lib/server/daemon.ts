@@ -7,7 +7,7 @@
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { userInfo } from "node:os";
 import type { ServerConfig } from "../config/schema.ts";
-import { parseRange } from "../config/schema.ts";
+import { parseRange } from "../config/values.ts";
 import { createControlServer } from "../daemon/control-server.ts";
 import { SessionStore } from "../ui/session.ts";
 import { RELAY_PAGE } from "../ui/relay-page.ts";

@@ -1,5 +1,5 @@
 import { Command, Option } from "clipanion";
-import { parseRange } from "../../config/schema.ts";
+import { parseRange } from "../../config/values.ts";
 import type { ClientRow } from "../../protocol/server-control.ts";
 import { clientRows } from "../../server/control/clients-view.ts";
 import { Registry } from "../../server/registry/registry.ts";

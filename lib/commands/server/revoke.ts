@@ -1,6 +1,6 @@
 import { Command, Option, UsageError } from "clipanion";
 import { userInfo } from "node:os";
-import { parseRange } from "../../config/schema.ts";
+import { parseRange } from "../../config/values.ts";
 import { portsOf, Registry } from "../../server/registry/registry.ts";
 import { runningSshd } from "../../server/sshd/managed-sshd.ts";
 import { systemSshdListener } from "../../server/sshd/system-sshd.ts";

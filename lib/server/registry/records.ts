@@ -73,3 +73,15 @@ export function applyAccessChange(access: Access, change: AccessChange): Access 
 export function buildClientRecord(id: number, port: number, key: PublicKey): ClientRecord {
   return { id, name: "", port, key, created: new Date().toISOString(), last_seen: null, access: newAccess() };
 }
+
+/** The names `client` answers to: its own and its tunnels'. */
+export function namesOf(client: ClientRecord): string[] {
+  return [client.name, ...(client.tunnels ?? []).map((t) => t.name)].filter(Boolean);
+}
+
+/** The ports and names `before` had that `after` (the same client) no longer has. */
+export function droppedBy(before: ClientRecord, after: ClientRecord): { ports: number[]; names: string[] } {
+  const ports = portsOf(after);
+  const names = namesOf(after);
+  return { ports: portsOf(before).filter((p) => !ports.includes(p)), names: namesOf(before).filter((n) => !names.includes(n)) };
+}

@@ -3,23 +3,23 @@
  * on which port. It is the one seam between the SSH side (which writes it and
  * derives authorized_keys from it) and the proxy (which reads it). This file
  * owns the state and its writes; the records, the name checks and the port
- * allocation are pure, in records.ts, checks.ts and
- * ports.ts (re-exported here).
+ * allocation are pure, in records.ts, checks.ts and ports.ts (re-exported
+ * here); the writing of both files is in save.ts.
  * @module
  */
 import { FIRST_CLIENT_ID } from "../../constants.ts";
 import { dirname } from "node:path";
-import { removeStaleTempFiles, writeFileAtomic, writeFilesAtomic } from "../../fs-atomic.ts";
-import { renderAuthorizedKeys } from "../../ssh/authorized-keys.ts";
+import { removeStaleTempFiles, writeFileAtomic } from "../../fs-atomic.ts";
 import type { PublicKey } from "../../ssh/public-key.ts";
 import { checkNames, RegistrationError } from "./checks.ts";
 import { readRegistryFile } from "./file.ts";
 import { assignTunnelPorts, findFreePort } from "./ports.ts";
-import { addHolds, liveHolds, nameRefusal, noHolds, portsHeldFrom, releaseHolds, type Holds } from "./holds.ts";
+import { addHolds, nameRefusal, noHolds, portsHeldFrom, releaseHolds, type Holds } from "./holds.ts";
 import {
-  applyAccessChange, buildClientRecord, newAccess, portsOf,
+  applyAccessChange, buildClientRecord, droppedBy, namesOf, newAccess, portsOf,
   type AccessChange, type ClientRecord, type RouteRecord,
 } from "./records.ts";
+import { authorizedKeysText, writeRegistry } from "./save.ts";
 
 // The registry's public face: what other modules import from here, wherever it is defined.
 export { RegistrationError } from "./checks.ts";
@@ -183,17 +183,7 @@ export class Registry {
    * memory; a full disk is the operator's to fix (507).
    */
   #save(clients: ClientRecord[], keysChanged = true, nextId = this.#nextId, holds = this.#holds): void {
-    const live = liveHolds(holds);
-    const data = { version: 1, next_id: nextId, clients, held: live };
-    const files = [{ path: this.options.file, data: JSON.stringify(data, null, 2) + "\n" }];
-    if (keysChanged) files.push({ path: this.options.authorizedKeys, data: authorizedKeysText(clients) });
-    try {
-      writeFilesAtomic(files);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== "ENOSPC" && code !== "EDQUOT") throw error;
-      throw new RegistrationError(`the relay cannot save its registry: no space left on the relay's disk (${dirname(this.options.file)}); nothing was changed`, 507);
-    }
+    const live = writeRegistry(this.options, { clients, nextId, holds }, keysChanged);
     this.#clients = clients;
     this.#nextId = nextId;
     this.#holds = live;
@@ -204,21 +194,4 @@ export class Registry {
     this.#queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/** The names `client` answers to: its own and its tunnels'. */
-function namesOf(client: ClientRecord): string[] {
-  return [client.name, ...(client.tunnels ?? []).map((t) => t.name)].filter(Boolean);
-}
-
-/** The ports and names `before` had that `after` (the same client) no longer has. */
-function droppedBy(before: ClientRecord, after: ClientRecord): { ports: number[]; names: string[] } {
-  const ports = portsOf(after);
-  const names = namesOf(after);
-  return { ports: portsOf(before).filter((p) => !ports.includes(p)), names: namesOf(before).filter((n) => !names.includes(n)) };
-}
-
-/** authorized_keys for `clients`: each key may listen on its own ports only. */
-function authorizedKeysText(clients: readonly ClientRecord[]): string {
-  return renderAuthorizedKeys(clients.map((c) => ({ id: c.id, key: c.key, ports: portsOf(c) })));
 }

@@ -9,7 +9,7 @@ import { execa } from "execa";
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from "node:fs";
 import { ensureKeyPair } from "../../ssh/keygen.ts";
 import { renderSshdConfig, type SshdSettings } from "../../ssh/sshd-config.ts";
-import { lastLines } from "../../daemon/log-file.ts";
+import { lastLines } from "../../daemon/log-tail.ts";
 import { writeFileAtomic } from "../../fs-atomic.ts";
 import { childPids, commandLine, isAlive, readPidFile } from "../../proc/process.ts";
 import { terminate } from "../../proc/signal.ts";

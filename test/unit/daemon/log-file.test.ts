@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { followLog, lastLines, LOG_FILE_ENV, LogRotator, rotateBySize, rotateOwnLog } from "../../../lib/daemon/log-file.ts";
+import { LOG_FILE_ENV, LogRotator, rotateBySize, rotateOwnLog } from "../../../lib/daemon/log-file.ts";
+import { followLog, lastLines } from "../../../lib/daemon/log-tail.ts";
 
 describe("log files", () => {
   let dir: string;
