@@ -97,7 +97,7 @@ export async function startServerDaemon(
   const sessions = new SessionStore(`petit_relay_${config.control_port}`);
   let ready = false;
   const control = createControlServer(controlSecret, {
-    ...serverControlRoutes({ registry, presence, sshd, sweeper, config, metrics, log, ready: () => ready }),
+    ...serverControlRoutes({ registry, presence, sshd, sweeper, domain: config.domain, metrics, log, ready: () => ready }),
     ...tokenRoutes(tokens, log),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
   }, log, consoleHooks({

@@ -3,7 +3,6 @@
  * visitor access. Only the owner of server/control.secret can call it.
  * @module
  */
-import type { ServerConfig } from "../../config/schema.ts";
 import { controlError, type ControlRoutes } from "../../daemon/control-server.ts";
 import type { AccessView, ServerStatus } from "../../protocol/server-control.ts";
 import { parseAccessChange } from "./access-change.ts";
@@ -22,7 +21,8 @@ export interface ControlContext {
   sshd: SshdBackend;
   /** Ends sessions that forward nothing (a revoked key's session that has not bound its port yet). */
   sweeper: SessionSweeper;
-  config: ServerConfig;
+  /** The relay's domain, for the clients view's host names. */
+  domain: string;
   /** The proxy's counters, shown with each client. */
   metrics?: ServerMetrics;
   log: (line: string) => void;
@@ -31,7 +31,7 @@ export interface ControlContext {
 }
 
 /** Returns the control routes of the relay. */
-export function serverControlRoutes({ registry, presence, sshd, sweeper, config, metrics, log, ready = () => true }: ControlContext): ControlRoutes {
+export function serverControlRoutes({ registry, presence, sshd, sweeper, domain, metrics, log, ready = () => true }: ControlContext): ControlRoutes {
   const find = (label: string): ClientRecord => {
     const client = registry.lookup(label);
     if (!client) throw controlError(404, `no client "${label}" is registered`);
@@ -43,7 +43,7 @@ export function serverControlRoutes({ registry, presence, sshd, sweeper, config,
     "GET /v1/clients": async () => {
       // Fresh, not the last periodic poll: a tunnel that just came up or went down shows at once.
       await presence.refresh();
-      return clientRows(registry, presence, config.domain, metrics && ((id) => metrics.view(id)));
+      return clientRows(registry, presence, domain, metrics && ((id) => metrics.view(id)));
     },
     "POST /v1/clients/:label/revoke": async ({ params, body }) => {
       const client = find(params.label);

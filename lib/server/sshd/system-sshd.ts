@@ -179,15 +179,18 @@ export async function readHostKey(hostKeys: string[]): Promise<string> {
   return derived.stdout.trim();
 }
 
+/** Where the system sshd is: the `[server]` keys that name it. */
+export type SystemSshdLocation = Pick<ServerConfig, "sshd_path" | "system_sshd_config" | "system_sshd_pid">;
+
 /** Returns the PID of the system sshd's listener named in `config`, when it runs (for commands run while petit-serverd is down). */
-export async function systemSshdListener(config: ServerConfig): Promise<number | undefined> {
+export async function systemSshdListener(config: SystemSshdLocation): Promise<number | undefined> {
   if (config.system_sshd_pid) return sshdPidFrom(config.system_sshd_pid);
   const sshd = await querySshd(findSshd(config.sshd_path), config.system_sshd_config);
   return sshdPidFrom(sshd.get("pidfile")?.[0] || "/run/sshd.pid");
 }
 
 /** Returns the host key line of the system sshd named in `config` (for `petit server up` to print). */
-export async function systemHostKey(config: ServerConfig): Promise<string> {
+export async function systemHostKey(config: SystemSshdLocation): Promise<string> {
   const sshd = await querySshd(findSshd(config.sshd_path), config.system_sshd_config);
   return readHostKey(sshd.get("hostkey") ?? []);
 }
