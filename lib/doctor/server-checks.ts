@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { callControl } from "../daemon/control-client.ts";
 import type { ServerStatus } from "../protocol/server-control.ts";
 import { readSecret } from "../secrets.ts";
-import { findSshd } from "../server/sshd/managed-sshd.ts";
+import { findSshd } from "../ssh/find-sshd.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
 import { checkOpenSsh } from "./openssh.ts";
 import { runProgram } from "./probe.ts";

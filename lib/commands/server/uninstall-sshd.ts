@@ -3,7 +3,7 @@ import { execa } from "execa";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readDaemonPid } from "../../daemon/pid-file.ts";
-import { findSshd } from "../../server/sshd/managed-sshd.ts";
+import { findSshd } from "../../ssh/find-sshd.ts";
 import { removeDropIn } from "../../server/sshd/system-sshd-install.ts";
 import { endAccountSessions, querySshd, reloadSshd, sshdPidFrom, systemdRuns, uidOf } from "../../server/sshd/system-sshd-query.ts";
 import { readInstallRecord, type InstallRecord } from "../../server/sshd/system-sshd-record.ts";

@@ -38,15 +38,6 @@ function lastLogLines(file: string): string {
   }
 }
 
-/** Returns the sshd binary: `configured` if set, else the first of the usual places that exists. */
-export function findSshd(configured: string): string {
-  if (configured) return configured;
-  for (const path of ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"]) if (existsSync(path)) return path;
-  throw new Error(
-    "Cannot find sshd: install OpenSSH's server (apt-get install openssh-server) or set server.sshd_path",
-  );
-}
-
 /** The managed sshd: started or adopted, restarted when it dies, stopped on request. */
 export class ManagedSshd implements SshdBackend {
   #pid: number | undefined;

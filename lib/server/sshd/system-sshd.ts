@@ -12,7 +12,7 @@ import { userInfo } from "node:os";
 import type { ServerConfig } from "../../config/schema.ts";
 import type { ServerPaths } from "../../paths.ts";
 import type { SshdBackend } from "./backend.ts";
-import { findSshd } from "./managed-sshd.ts";
+import { findSshd } from "../../ssh/find-sshd.ts";
 import { SshdLogFollower, resolveLogSource } from "./log-follow.ts";
 import { ensureIncluded, installDropIn, type DropInTarget } from "./system-sshd-install.ts";
 import { endAccountSessions, querySshd, reloadSshd, sshdPidFrom, systemdRuns, uidOf } from "./system-sshd-query.ts";
