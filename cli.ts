@@ -10,7 +10,7 @@ import packageJson from "./package.json" with { type: "json" };
 import { ConnectCommand } from "./lib/commands/connect.ts";
 import { DoctorCommand } from "./lib/commands/doctor.ts";
 import { DownCommand } from "./lib/commands/down.ts";
-import { PetitCli } from "./lib/commands/petit-cli.ts";
+import { PetitCli } from "./lib/commands/shared/petit-cli.ts";
 import { LogsCommand } from "./lib/commands/logs.ts";
 import { PauseCommand } from "./lib/commands/pause.ts";
 import { RegisterCommand } from "./lib/commands/register.ts";

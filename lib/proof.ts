@@ -31,7 +31,7 @@ function sign(token: string, t: number, n: string, body: string): string {
   return createHmac("sha256", token).update(`petit-register\n${t}\n${n}\n${digest}`).digest("hex");
 }
 
-/** Where accepted nonces are remembered until they expire (the relay keeps them on disk: see server/nonce-store.ts). */
+/** Where accepted nonces are remembered until they expire (the relay keeps them on disk: see server/api/nonce-store.ts). */
 export interface NonceSet {
   /** Records `nonce` until `expires` (ms); false when it is already recorded. */
   use(nonce: string, expires: number, now?: number): boolean;

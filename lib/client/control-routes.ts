@@ -5,7 +5,8 @@
  * @module
  */
 import { readConfig, writeSection } from "../config/file.ts";
-import { checkValue, clientFields, parseHostPort, type ClientConfig } from "../config/schema.ts";
+import { clientFields, type ClientConfig } from "../config/schema.ts";
+import { checkValue, parseHostPort } from "../config/values.ts";
 import { controlError, type ControlRoutes } from "../daemon/control-server.ts";
 import type { LogRing } from "../daemon/log-ring.ts";
 import { canConnect } from "../net.ts";

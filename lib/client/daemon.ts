@@ -7,15 +7,16 @@ import { readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { canConnect } from "../net.ts";
 import type { ClientConfig } from "../config/schema.ts";
-import { parseHostPort } from "../config/schema.ts";
+import type { ClientStatus } from "../protocol/client-status.ts";
+import { parseHostPort } from "../config/values.ts";
 import { controlError, createControlServer } from "../daemon/control-server.ts";
 import { LogRing } from "../daemon/log-ring.ts";
-import { SessionStore } from "../daemon/session.ts";
+import { SessionStore } from "../ui/session.ts";
 import { claimPidFile } from "../daemon/pid-file.ts";
 import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
 import { close, listen } from "../http/listen.ts";
 import type { ClientPaths } from "../paths.ts";
-import { commandLine, readPidFile } from "../proc.ts";
+import { commandLine, readPidFile } from "../proc/process.ts";
 import { ensureSecret } from "../secrets.ts";
 import { tunnelArgs } from "../ssh/tunnel-args.ts";
 import { CLIENT_PAGE } from "../ui/client-page.ts";
@@ -23,20 +24,7 @@ import { consoleHooks, consoleRoutes } from "../ui/serve.ts";
 import { clientControlRoutes } from "./control-routes.ts";
 import { ClientMetrics } from "./metrics.ts";
 import { requestPortRelease } from "./release.ts";
-import { TunnelSupervisor, type TunnelStatus } from "./supervisor.ts";
-
-/** What `petit status` shows. */
-export interface ClientStatus extends TunnelStatus {
-  id: number;
-  name: string;
-  port: number;
-  public_host: string;
-  public_url: string;
-  target: string;
-  relay: string;
-  pid: number;
-  uptime_seconds: number | null;
-}
+import { TunnelSupervisor } from "./supervisor.ts";
 
 /** A running client daemon. */
 export interface RunningClient {

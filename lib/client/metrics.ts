@@ -6,7 +6,7 @@
  */
 import { histogramSamples, type Metric, newHistogram, observe, renderPrometheus } from "../http/prometheus.ts";
 import type { ExitReason } from "./classify.ts";
-import type { TunnelState, TunnelStatus } from "./supervisor.ts";
+import type { TunnelState, TunnelStatus } from "../protocol/client-status.ts";
 
 const STATES: TunnelState[] = ["connecting", "connected", "retrying", "error", "paused", "stopped"];
 

@@ -6,7 +6,7 @@
 import { request } from "undici";
 import { PROOF_HEADER, SIGNATURE_HEADER } from "../constants.ts";
 import { makeProof } from "../proof.ts";
-import type { RegistrationAnswer } from "../server/registration.ts";
+import type { RegistrationAnswer } from "../protocol/registration.ts";
 import { signWithKey } from "../ssh/signature.ts";
 
 /**

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { request } from "undici";
 import { SIGNATURE_HEADER } from "../constants.ts";
-import type { ReleaseRequest } from "../server/port-release.ts";
+import type { ReleaseRequest } from "../protocol/registration.ts";
 import { signWithKey } from "../ssh/signature.ts";
 
 /** Asks the relay API at `relay` to end the sessions holding client `id`'s `port`; returns how many it ended. */

@@ -4,48 +4,12 @@
  * @module
  */
 import type { ResultPromise } from "execa";
-import { DEFAULT_BACKOFF, retryDelay, type BackoffOptions } from "./backoff.ts";
-import { classifyExit, type ExitReason } from "./classify.ts";
+import { DEFAULT_BACKOFF, retryDelay } from "./backoff.ts";
+import type { TunnelState, TunnelStatus } from "../protocol/client-status.ts";
+import { classifyExit } from "./classify.ts";
 import { watchForRelay } from "./relay-watch.ts";
 import { startSshRun } from "./ssh-run.ts";
-
-/** Where the tunnel is; "paused": ssh stopped on request (petit pause), the daemon waits for resume. */
-export type TunnelState = "connecting" | "connected" | "retrying" | "error" | "paused" | "stopped";
-
-/** A snapshot for `petit status`. */
-export interface TunnelStatus {
-  state: TunnelState;
-  connected_since: string | null;
-  restarts: number;
-  last_error: string | null;
-  next_retry_at: string | null;
-  ssh_pid: number | null;
-}
-
-/** What the supervisor runs and how it waits. */
-export interface SupervisorOptions {
-  sshPath: string;
-  args: string[];
-  log: (line: string) => void;
-  backoff?: BackoffOptions;
-  /** A connection up this long resets the backoff. */
-  stableMs?: number;
-  /** An attempt not connected after this long is killed and retried. */
-  connectTimeoutMs?: number;
-  /**
-   * Answers whether the relay's SSH port accepts TCP now. After a network
-   * failure the supervisor probes every second while it waits, and retries
-   * at once when a failed probe turns into a successful one (the network is
-   * back), instead of sleeping out its backoff.
-   */
-  probe?: () => Promise<boolean>;
-  /** Called with ssh's PID on each spawn (for the orphan-cleaning pid file). */
-  onSpawn?: (pid: number | undefined) => void;
-  /** Called on every unplanned ssh exit with its reason and how long it had been connected (for the metrics). */
-  onExit?: (reason: ExitReason, upSeconds: number) => void;
-  /** Asks the relay to end this client's old session holding `port`; called when the relay refused that forward. */
-  releasePort?: (port: number) => Promise<number>;
-}
+import type { SupervisorOptions } from "./supervisor-options.ts";
 
 /** Supervises one ssh process. */
 export class TunnelSupervisor {

@@ -8,9 +8,8 @@ import { configPath, ConfigError, readConfig } from "../config/file.ts";
 import { checkTrusted, TrustError } from "../config/file-trust.ts";
 import { filesBeforeConfig, filesOfConfig } from "../config/trusted-files.ts";
 import type { ClientConfig, PetitConfig, ServerConfig } from "../config/schema.ts";
-import { callControl, ControlError } from "../daemon/control-client.ts";
+import { callDaemon, ControlError, type CallOptions } from "../daemon/control-client.ts";
 import { clientPaths, petitHome, serverPaths } from "../paths.ts";
-import { readSecret } from "../secrets.ts";
 
 /** Base class: `--config` and the PETIT_HOME layout. */
 export abstract class PetitCommand extends Command {
@@ -71,9 +70,8 @@ export abstract class PetitCommand extends Command {
   }
 
   /** Calls petit-serverd's control API with its secret; undefined when the relay is not running. */
-  async callServer<T>(path: string, init?: Parameters<typeof callControl>[2]): Promise<T | undefined> {
-    const secret = readSecret(this.serverPaths.controlSecret);
-    return secret ? callControl<T>({ port: this.serverConfig().control_port, secret }, path, init) : undefined;
+  async callServer<T>(path: string, init?: CallOptions): Promise<T | undefined> {
+    return callDaemon<T>({ secretFile: this.serverPaths.controlSecret, port: () => this.serverConfig().control_port }, path, init);
   }
 
   clientConfig(): ClientConfig {

@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import { Command, Option, UsageError } from "clipanion";
 import { createConnectServer } from "../client/connect.ts";
-import { parseHostPort } from "../config/schema.ts";
+import { parseHostPort } from "../config/values.ts";
 import { listen } from "../http/listen.ts";
 import { PetitCommand } from "./base.ts";
 

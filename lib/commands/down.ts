@@ -2,7 +2,7 @@ import { Command, UsageError } from "clipanion";
 import { runsInUnit } from "../service/systemd.ts";
 import { unitFileName } from "../service/unit.ts";
 import { isPetitDaemon, readDaemonPid, stopByPidFile } from "../daemon/pid-file.ts";
-import { commandLine } from "../proc.ts";
+import { commandLine } from "../proc/process.ts";
 import { PetitCommand } from "./base.ts";
 
 /** `petit down`: stop the client daemon and its ssh. */

@@ -1,7 +1,7 @@
 import { Command, Option, UsageError } from "clipanion";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { followLog, lastLines } from "../daemon/log-file.ts";
+import { followLog, lastLines } from "../daemon/log-tail.ts";
 import { defaultUnitDir } from "../service/systemd.ts";
 import { unitFileName } from "../service/unit.ts";
 import { PetitCommand } from "./base.ts";

@@ -1,6 +1,6 @@
 import { Command } from "clipanion";
 import { PetitCommand } from "./base.ts";
-import { callClientDaemon } from "./client-status.ts";
+import { callClientDaemon } from "./shared/client-status.ts";
 
 /** `petit pause`: stop the tunnel's ssh, keep the daemon. */
 export class PauseCommand extends PetitCommand {

@@ -1,6 +1,6 @@
 import { Command } from "clipanion";
 import { PetitCommand } from "./base.ts";
-import { callClientDaemon } from "./client-status.ts";
+import { callClientDaemon } from "./shared/client-status.ts";
 
 /** `petit resume`: end a pause; ssh starts again. */
 export class ResumeCommand extends PetitCommand {

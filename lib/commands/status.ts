@@ -1,6 +1,6 @@
 import { Command, Option } from "clipanion";
 import { PetitCommand } from "./base.ts";
-import { fetchClientStatus } from "./client-status.ts";
+import { fetchClientStatus } from "./shared/client-status.ts";
 
 /** `petit status`: the tunnel's state. */
 export class StatusCommand extends PetitCommand {

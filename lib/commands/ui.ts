@@ -1,5 +1,5 @@
 import { Command } from "clipanion";
-import { UiCommandBase, type UiDaemon } from "./ui-base.ts";
+import { UiCommandBase, type UiDaemon } from "./shared/ui-base.ts";
 
 /** `petit ui`: a login link to the client's web console. */
 export class UiCommand extends UiCommandBase {

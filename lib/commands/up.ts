@@ -3,7 +3,7 @@ import { startClientDaemon } from "../client/daemon.ts";
 import { logSize, logTail, runForeground } from "../daemon/run.ts";
 import { spawnSelf } from "../daemon/self.ts";
 import { PetitCommand, timestampedLog } from "./base.ts";
-import { fetchClientStatus, UP_EXIT } from "./client-status.ts";
+import { fetchClientStatus, UP_EXIT } from "./shared/client-status.ts";
 
 /** `petit up`: start the client daemon and wait for the tunnel. */
 export class UpCommand extends PetitCommand {

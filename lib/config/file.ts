@@ -6,10 +6,8 @@
 import { parse, stringify } from "smol-toml";
 import { join } from "node:path";
 import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
-import {
-  checkValue, clientFields, serverFields,
-  type ClientConfig, type PetitConfig, type ServerConfig,
-} from "./schema.ts";
+import { clientFields, serverFields, type ClientConfig, type PetitConfig, type ServerConfig } from "./schema.ts";
+import { checkValue } from "./values.ts";
 
 /** A config file that cannot be used; the message says where and why. */
 export class ConfigError extends Error {

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { clientPaths, serverPaths } from "../paths.ts";
-import { findSshd } from "../server/sshd.ts";
+import { findSshd } from "../ssh/find-sshd.ts";
 import type { PetitConfig } from "./schema.ts";
 
 /** The files petit trusts before it reads config.toml: the home and the config file itself. */

@@ -9,6 +9,7 @@
  */
 import { request } from "node:http";
 import { CONTROL_SECRET_HEADER } from "../constants.ts";
+import { readSecret } from "../secrets.ts";
 
 /**
  * A daemon's control call that did not work out: the daemon's own refusal
@@ -28,6 +29,30 @@ export interface ControlTarget {
   secret: string;
 }
 
+/** A daemon's control API as the CLI finds it: the file holding its secret, and its port. */
+export interface DaemonTarget {
+  secretFile: string;
+  /** Read only once a secret is found, so a daemon that never ran needs no config for its port. */
+  port: () => number;
+}
+
+/** Options of one control call. */
+export interface CallOptions {
+  method?: "GET" | "POST";
+  body?: unknown;
+  timeout?: number;
+}
+
+/**
+ * Reads the daemon's control secret and calls `path` with it; undefined when
+ * there is no secret (the daemon never ran) or nothing answers. Throws when
+ * the secret file is unsafe, and as {@link callControl} does.
+ */
+export async function callDaemon<T>(target: DaemonTarget, path: string, options?: CallOptions): Promise<T | undefined> {
+  const secret = readSecret(target.secretFile);
+  return secret ? callControl<T>({ port: target.port(), secret }, path, options) : undefined;
+}
+
 /**
  * Returns the JSON answer of `path` on 127.0.0.1:`target.port`, or undefined
  * when nothing answers. Throws the daemon's error message (with `status`)
@@ -35,7 +60,7 @@ export interface ControlTarget {
  */
 export async function callControl<T>(
   target: ControlTarget, path: string,
-  { method = "GET", body, timeout = 10_000 }: { method?: "GET" | "POST"; body?: unknown; timeout?: number } = {},
+  { method = "GET", body, timeout = 10_000 }: CallOptions = {},
 ): Promise<T | undefined> {
   const { port, secret } = target;
   let answer: { status: number; text: string };

@@ -4,7 +4,7 @@
  */
 import { rmSync } from "node:fs";
 import { writeFileAtomic } from "../fs-atomic.ts";
-import { commandLine, isAlive, readPidFile } from "../proc.ts";
+import { commandLine, isAlive, readPidFile } from "../proc/process.ts";
 
 /** Writes this process's PID to `path`; returns a function removing it if it is still ours. */
 export function claimPidFile(path: string): () => void {

@@ -4,8 +4,8 @@
  * @module
  */
 import { statSync } from "node:fs";
-import type { ClientStatus } from "../client/daemon.ts";
-import { parseHostPort } from "../config/schema.ts";
+import type { ClientStatus } from "../protocol/client-status.ts";
+import { parseHostPort } from "../config/values.ts";
 import { callControl } from "../daemon/control-client.ts";
 import { readSecret } from "../secrets.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";

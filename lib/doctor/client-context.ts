@@ -2,7 +2,7 @@
  * What the client's checks are given, and the fix commands they share.
  * @module
  */
-import type { ClientStatus } from "../client/daemon.ts";
+import type { ClientStatus } from "../protocol/client-status.ts";
 import type { ClientConfig } from "../config/schema.ts";
 import type { ClientPaths } from "../paths.ts";
 import type { HealthProbe } from "./probe.ts";

@@ -5,7 +5,8 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { commandLine, pidsHoldingSockets } from "../proc.ts";
+import { commandLine } from "../proc/process.ts";
+import { pidsHoldingSockets } from "../proc/sockets.ts";
 
 /** One listening socket. */
 export interface Listener {

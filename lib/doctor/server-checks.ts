@@ -5,8 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import { callControl } from "../daemon/control-client.ts";
+import type { ServerStatus } from "../protocol/server-control.ts";
 import { readSecret } from "../secrets.ts";
-import { findSshd } from "../server/sshd.ts";
+import { findSshd } from "../ssh/find-sshd.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
 import { checkOpenSsh } from "./openssh.ts";
 import { runProgram } from "./probe.ts";
@@ -60,9 +61,9 @@ export async function checkServerDaemon(context: ServerContext): Promise<Finding
   } catch (error) {
     return fail((error as Error).message, `chmod 600 "${paths.controlSecret}", then petit server up`);
   }
-  let status: { pid: number; sshd_pid: number | null; clients: number } | undefined;
+  let status: ServerStatus | undefined;
   try {
-    status = secret ? await callControl({ port: config.control_port, secret }, "/v1/status", { timeout: 2_000 }) : undefined;
+    status = secret ? await callControl<ServerStatus>({ port: config.control_port, secret }, "/v1/status", { timeout: 2_000 }) : undefined;
   } catch (error) {
     return fail(
       `something that is not this petit-serverd answers on ${where} (server.control_port): ${(error as Error).message}`,

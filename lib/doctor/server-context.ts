@@ -3,12 +3,13 @@
  * @module
  */
 import type { ServerConfig } from "../config/schema.ts";
+import type { ServerStatus } from "../protocol/server-control.ts";
 import type { ServerPaths } from "../paths.ts";
 import { readDaemonPid } from "../daemon/pid-file.ts";
-import { runningSshd } from "../server/sshd.ts";
-import { descendantsOf } from "../server/stale-ports.ts";
-import { accountProcesses, uidOf } from "../server/system-sshd-query.ts";
-import { rootTunnelUser } from "../server/tunnel-user.ts";
+import { descendantsOf } from "../proc/process.ts";
+import { runningSshd } from "../server/sshd/managed-sshd.ts";
+import { accountProcesses, uidOf } from "../server/sshd/system-sshd-query.ts";
+import { rootTunnelUser } from "../server/sshd/tunnel-user.ts";
 import { readListeners, type Listener } from "./listeners.ts";
 
 /** Settings and files of the relay being checked, plus what earlier checks learned. */
@@ -22,7 +23,7 @@ export interface ServerContext {
   /** The sshd binary, found by the "sshd" check. */
   sshdPath?: string;
   /** What petit-serverd answered on its control port, when it runs. */
-  running?: { pid: number; sshd_pid: number | null };
+  running?: ServerStatus;
   /** In system sshd mode: the machine's sshd listener, found by the "sshd-config" check. */
   systemSshdPid?: number;
   /** This machine's listening sockets, read once: /proc/net/tcp can be megabytes on a busy relay. */

@@ -4,8 +4,8 @@
  * @module
  */
 import { readFileSync, statSync } from "node:fs";
-import { parseRange } from "../config/schema.ts";
-import { Registry } from "../server/registry.ts";
+import { parseRange } from "../config/values.ts";
+import { Registry } from "../server/registry/registry.ts";
 import { compareAuthorizedKeys } from "./authorized-keys-diff.ts";
 import { fail, ok, type Check, type Finding } from "./check.ts";
 import { restartFix, type ServerContext } from "./server-context.ts";

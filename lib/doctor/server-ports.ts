@@ -3,8 +3,8 @@
  * and nothing else listens inside the tunnel port range.
  * @module
  */
-import { parseRange } from "../config/schema.ts";
-import { Registry } from "../server/registry.ts";
+import { parseRange } from "../config/values.ts";
+import { Registry } from "../server/registry/registry.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
 import { addressesClash, describePid, holdersOf } from "./listeners.ts";
 import { listenersOf, petitProcesses, restartFix, type ServerContext } from "./server-context.ts";

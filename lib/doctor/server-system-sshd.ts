@@ -7,10 +7,10 @@
 import { join } from "node:path";
 import { userInfo } from "node:os";
 import { readFileIfExists } from "../fs-atomic.ts";
-import { ensureIncluded, verifyDropIn, type DropInTarget } from "../server/system-sshd-install.ts";
-import { querySshd, sshdPidFrom, uidOf, type SshdSettingsMap } from "../server/system-sshd-query.ts";
-import { DROP_IN_NAME } from "../server/system-sshd.ts";
-import { accountLocked, rootTunnelUser } from "../server/tunnel-user.ts";
+import { ensureIncluded, verifyDropIn, type DropInTarget } from "../server/sshd/system-sshd-install.ts";
+import { querySshd, sshdPidFrom, uidOf, type SshdSettingsMap } from "../server/sshd/system-sshd-query.ts";
+import { DROP_IN_NAME } from "../server/sshd/system-sshd.ts";
+import { accountLocked, rootTunnelUser } from "../server/sshd/tunnel-user.ts";
 import { DROP_IN_MARKER, renderDropIn } from "../ssh/sshd-config.ts";
 import { fail, ok, warn, type Finding } from "./check.ts";
 import { restartFix, type ServerContext } from "./server-context.ts";

@@ -7,9 +7,9 @@
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { userInfo } from "node:os";
 import type { ServerConfig } from "../config/schema.ts";
-import { parseRange } from "../config/schema.ts";
+import { parseRange } from "../config/values.ts";
 import { createControlServer } from "../daemon/control-server.ts";
-import { SessionStore } from "../daemon/session.ts";
+import { SessionStore } from "../ui/session.ts";
 import { RELAY_PAGE } from "../ui/relay-page.ts";
 import { consoleHooks, consoleRoutes } from "../ui/serve.ts";
 import { readTls, reloadTls } from "../http/server.ts";
@@ -19,24 +19,25 @@ import { close, listen } from "../http/listen.ts";
 import type { ServerPaths } from "../paths.ts";
 import { ProofChecker } from "../proof.ts";
 import { ensureSecret, readSecret } from "../secrets.ts";
-import { createApiServer } from "./api.ts";
-import { ServerMetrics } from "./metrics.ts";
-import { PresenceMonitor } from "./presence.ts";
-import { AccessLog, accessLogPath } from "./access-log.ts";
-import { createProxyServer } from "./proxy.ts";
-import { Registry } from "./registry.ts";
-import { findSshd, ManagedSshd } from "./sshd.ts";
-import type { SshdBackend } from "./sshd-backend.ts";
-import { SystemSshd, systemSshdOptions } from "./system-sshd.ts";
-import { serverControlRoutes } from "./control-routes.ts";
-import { endSessionsOnPort } from "./stale-ports.ts";
-import { NonceFile } from "./nonce-store.ts";
-import { SessionSweeper } from "./session-sweep.ts";
-import { parseNetworks, VisitorGate } from "./visitor-auth.ts";
-import { ensureTunnelUser } from "./tunnel-user.ts";
-import { TokenStore } from "./tokens.ts";
-import { tokenRoutes } from "./token-routes.ts";
-import { TokenUses } from "./token-uses.ts";
+import { createApiServer } from "./api/api.ts";
+import { ServerMetrics } from "./metrics/metrics.ts";
+import { PresenceMonitor } from "./metrics/presence.ts";
+import { AccessLog, accessLogPath } from "./proxy/access-log.ts";
+import { createProxyServer } from "./proxy/proxy.ts";
+import { Registry } from "./registry/registry.ts";
+import { findSshd } from "../ssh/find-sshd.ts";
+import { ManagedSshd } from "./sshd/managed-sshd.ts";
+import type { SshdBackend } from "./sshd/backend.ts";
+import { SystemSshd, systemSshdOptions } from "./sshd/system-sshd.ts";
+import { serverControlRoutes } from "./control/control-routes.ts";
+import { endSessionsOnPort } from "./sshd/stale-ports.ts";
+import { NonceFile } from "./api/nonce-store.ts";
+import { SessionSweeper } from "./sshd/session-sweep.ts";
+import { parseNetworks, VisitorGate } from "./proxy/visitor-auth.ts";
+import { ensureTunnelUser } from "./sshd/tunnel-user.ts";
+import { TokenStore } from "./tokens/tokens.ts";
+import { tokenRoutes } from "./tokens/token-routes.ts";
+import { TokenUses } from "./tokens/token-uses.ts";
 
 /** A running relay. */
 export interface RunningServer {
@@ -75,7 +76,7 @@ export async function startServerDaemon(
   const sweeper = new SessionSweeper({ sshdPid: () => sshd.pid, tunnelUser: user, log });
   const accessLog = config.access_log ? new AccessLog(accessLogPath(config.access_log, paths.dir), log) : undefined;
   // sshd writes its log itself and outlives us, so it cannot reopen it: copy and truncate (its fd is O_APPEND, see
-  // sshd.ts). The access log's stream appends too, so the same suits it.
+  // sshd/managed-sshd.ts). The access log's stream appends too, so the same suits it.
   const logRotation = new LogRotator([paths.sshdLog, ...(accessLog ? [accessLog.path] : [])], { log });
   const tlsFiles = config.tls_cert ? { cert: config.tls_cert, key: config.tls_key } : undefined;
   const tls = tlsFiles && readTls(tlsFiles);
@@ -99,7 +100,7 @@ export async function startServerDaemon(
   const sessions = new SessionStore(`petit_relay_${config.control_port}`);
   let ready = false;
   const control = createControlServer(controlSecret, {
-    ...serverControlRoutes({ registry, presence, sshd, sweeper, config, metrics, log, ready: () => ready }),
+    ...serverControlRoutes({ registry, presence, sshd, sweeper, domain: config.domain, metrics, log, ready: () => ready }),
     ...tokenRoutes(tokens, log),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
   }, log, consoleHooks({

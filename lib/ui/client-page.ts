@@ -3,8 +3,7 @@
  * pause / resume / stop, the target editable, and the daemon's recent log.
  * @module
  */
-import type { ConsolePage } from "./serve.ts";
-import { CONFIRM_DIALOG, consolePage } from "./pages.ts";
+import { CONFIRM_DIALOG, consolePage, type ConsolePage } from "./pages.ts";
 
 const BODY = `
 <header class="top"><h1>petit client <span id="client-label" class="muted"></span></h1>

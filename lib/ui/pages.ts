@@ -7,8 +7,15 @@
  * @module
  */
 import { COMMON_JS } from "./page-script.ts";
-import type { ConsolePage } from "./serve.ts";
 import { COMMON_CSS } from "./style.ts";
+
+/** One page: its HTML (given the CSRF cookie's name), script and style sheet. */
+export interface ConsolePage {
+  title: string;
+  html: (csrfCookie: string) => string;
+  js: string;
+  css: string;
+}
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {

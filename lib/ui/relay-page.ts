@@ -3,8 +3,7 @@
  * traffic, a search box, revoke with confirmation, and enrollment tokens.
  * @module
  */
-import type { ConsolePage } from "./serve.ts";
-import { CONFIRM_DIALOG, consolePage } from "./pages.ts";
+import { CONFIRM_DIALOG, consolePage, type ConsolePage } from "./pages.ts";
 
 const BODY = `
 <header class="top"><h1>petit relay</h1><span id="summary" class="muted">…</span><span class="spacer"></span>

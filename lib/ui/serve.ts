@@ -12,16 +12,8 @@ import { CONTROL_SECRET_HEADER } from "../constants.ts";
 import { sendJson } from "../http/body.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../http/prometheus.ts";
 import type { ControlOptions, ControlRoutes } from "../daemon/control-server.ts";
-import { LOGIN_CODE_TTL_MS, UI_PATH, type SessionStore } from "../daemon/session.ts";
-import { loginLanding, signedOutPage } from "./pages.ts";
-
-/** One page: its HTML (given the CSRF cookie's name), script and style sheet. */
-export interface ConsolePage {
-  title: string;
-  html: (csrfCookie: string) => string;
-  js: string;
-  css: string;
-}
+import { LOGIN_CODE_TTL_MS, UI_PATH, type SessionStore } from "./session.ts";
+import { loginLanding, signedOutPage, type ConsolePage } from "./pages.ts";
 
 /** What the console serves. */
 export interface ConsoleOptions {

@@ -3,7 +3,7 @@
  * in reverse order of start, by PID: also on Ctrl-C, SIGTERM or a failure.
  * @module
  */
-import { isAlive } from "../../lib/proc.ts";
+import { isAlive } from "../../lib/proc/process.ts";
 
 interface Step {
   what: string;

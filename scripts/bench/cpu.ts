@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { allPids, parentPid } from "../../lib/proc.ts";
+import { allPids, parentPid } from "../../lib/proc/process.ts";
 
 /** Roles and how to find their PIDs at sampling time. */
 export type Roles = Record<string, () => number[]>;

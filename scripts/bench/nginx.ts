@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canConnect } from "../../lib/net.ts";
-import { isAlive } from "../../lib/proc.ts";
+import { isAlive } from "../../lib/proc/process.ts";
 import { onCleanup, sleep, stopPids } from "./cleanup.ts";
 import { descendants } from "./cpu.ts";
 import { freePort } from "./tools.ts";

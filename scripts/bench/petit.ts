@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } f
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse } from "smol-toml";
-import { readPidFile } from "../../lib/proc.ts";
+import { readPidFile } from "../../lib/proc/process.ts";
 import { onCleanup, stopPids } from "./cleanup.ts";
 import { descendants } from "./cpu.ts";
 import { freePort, freeRange } from "./tools.ts";

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { AccessEntry } from "../../lib/server/access-log.ts";
+import type { AccessEntry } from "../../lib/server/proxy/access-log.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { startOrigin } from "../helpers/origin.ts";
 

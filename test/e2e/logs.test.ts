@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { LOG_MAX_BYTES } from "../../lib/daemon/log-file.ts";
-import { isAlive } from "../../lib/proc.ts";
+import { isAlive } from "../../lib/proc/process.ts";
 import { registerClient, startRelay, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { startOrigin } from "../helpers/origin.ts";
 import { makeHome, petit, petitCommand, ROOT } from "../helpers/petit.ts";

@@ -6,7 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { commandLine, readPidFile } from "../../lib/proc.ts";
+import { commandLine, readPidFile } from "../../lib/proc/process.ts";
 import { startOrigin } from "../helpers/origin.ts";
 import type { Runtime } from "../helpers/petit.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, type Client, type Relay } from "../helpers/fixture.ts";

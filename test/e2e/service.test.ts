@@ -9,7 +9,7 @@ import { execa } from "execa";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readPidFile } from "../../lib/proc.ts";
+import { readPidFile } from "../../lib/proc/process.ts";
 import { serviceCommand } from "../../lib/service/exec.ts";
 import { systemdRunning } from "../../lib/service/systemd.ts";
 import { renderUnit, type UnitOptions } from "../../lib/service/unit.ts";

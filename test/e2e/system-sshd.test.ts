@@ -14,9 +14,11 @@ import {
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parse } from "smol-toml";
-import { isAlive, listeningInodes, pidsHoldingSockets } from "../../lib/proc.ts";
-import { stopSshdTree, waitForPort } from "../../lib/server/sshd.ts";
-import { descendantsOf } from "../../lib/server/stale-ports.ts";
+import { isAlive } from "../../lib/proc/process.ts";
+import { listeningInodes, pidsHoldingSockets } from "../../lib/proc/sockets.ts";
+import { descendantsOf } from "../../lib/proc/process.ts";
+import { waitForPort } from "../../lib/proc/sockets.ts";
+import { stopSshdTree } from "../../lib/server/sshd/managed-sshd.ts";
 import { pidFrom, serverStatus, signal } from "../helpers/faults.ts";
 import { DOMAIN, killFromPidFile, registerClient, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { startOrigin } from "../helpers/origin.ts";
@@ -117,7 +119,7 @@ describe("system sshd mode", { skip, timeout: 240_000 }, () => {
     closeSync(logFd);
     child.unref();
     sshdPid = child.pid;
-    await waitForPort("127.0.0.1", sshPort, 5_000, () => isAlive(sshdPid!));
+    await waitForPort({ name: "sshd", host: "127.0.0.1", port: sshPort, timeoutMs: 5_000, alive: () => isAlive(sshdPid!) });
     initial = snapshot(tmp, ["log"]);
 
     origin = await startOrigin("system-origin");

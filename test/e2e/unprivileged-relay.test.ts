@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
-import { readPidFile } from "../../lib/proc.ts";
+import { readPidFile } from "../../lib/proc/process.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, type Client, type Relay } from "../helpers/fixture.ts";
 import { startOrigin } from "../helpers/origin.ts";
 import { petitOk, type Account } from "../helpers/petit.ts";

@@ -7,10 +7,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parse } from "smol-toml";
 import { request } from "undici";
-import type { ClientStatus } from "../../lib/client/daemon.ts";
+import type { ClientStatus } from "../../lib/protocol/client-status.ts";
 import { callControl } from "../../lib/daemon/control-client.ts";
-import { commandLine, listeningInodes, pidsHoldingSockets } from "../../lib/proc.ts";
-import { descendantsOf } from "../../lib/server/stale-ports.ts";
+import { commandLine } from "../../lib/proc/process.ts";
+import { listeningInodes, pidsHoldingSockets } from "../../lib/proc/sockets.ts";
+import { descendantsOf } from "../../lib/proc/process.ts";
 import { DOMAIN, type Client, type Relay } from "./fixture.ts";
 
 /** Prints one machine-readable figure line, collected into the README's reliability table. */

@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse, stringify } from "smol-toml";
-import { commandLine } from "../../lib/proc.ts";
+import { commandLine } from "../../lib/proc/process.ts";
 import { request } from "undici";
 import { makeHome, petit, petitOk, type Account, type RunOptions, type Runtime } from "./petit.ts";
 import { freePort, freeRange } from "./ports.ts";

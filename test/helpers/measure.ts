@@ -4,7 +4,7 @@
  * @module
  */
 import { readFileSync, statSync } from "node:fs";
-import { allPids } from "../../lib/proc.ts";
+import { allPids } from "../../lib/proc/process.ts";
 
 /** Machine-wide CPU time from /proc/stat: busy and total jiffies since boot. */
 export function cpuTimes(): { busy: number; total: number } {

@@ -12,7 +12,7 @@ import { execFileSync } from "node:child_process";
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "undici";
-import { isAlive, readPidFile } from "../../lib/proc.ts";
+import { isAlive, readPidFile } from "../../lib/proc/process.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { keyLine } from "../helpers/fuzz.ts";
 import { startOrigin } from "../helpers/origin.ts";

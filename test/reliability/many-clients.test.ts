@@ -15,8 +15,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { readPidFile } from "../../lib/proc.ts";
-import { descendantsOf } from "../../lib/server/stale-ports.ts";
+import { readPidFile } from "../../lib/proc/process.ts";
+import { descendantsOf } from "../../lib/proc/process.ts";
 import { startRelay, waitFor, type Relay } from "../helpers/fixture.ts";
 import { describeClients, Fleet, wrongAnswers, type FleetClient } from "../helpers/many-clients.ts";
 import {

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { request } from "undici";
-import { listeningInodes, pidsHoldingSockets } from "../../lib/proc.ts";
+import { listeningInodes, pidsHoldingSockets } from "../../lib/proc/sockets.ts";
 import { DOMAIN, killFromPidFile, startRelay, waitFor, type Relay } from "../helpers/fixture.ts";
 import { createNetnsLink, netnsUnavailable, type NetnsLink } from "../helpers/netns.ts";
 import { makeHome, petitCommand, ROOT } from "../helpers/petit.ts";

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { commandLine, isAlive } from "../../lib/proc.ts";
+import { commandLine, isAlive } from "../../lib/proc/process.ts";
 import {
   clientStatus, killTree, measureTunnelFault, pidFrom, pollUntilServing, portHolders, probeGet,
   recordGets, report, serverStatus, signal, sshProcessesFor, timeUntil,

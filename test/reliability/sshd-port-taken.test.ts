@@ -10,7 +10,7 @@ import { readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { request } from "undici";
-import { isAlive, readPidFile } from "../../lib/proc.ts";
+import { isAlive, readPidFile } from "../../lib/proc/process.ts";
 import { killTree, report, sleep } from "../helpers/faults.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { startOrigin } from "../helpers/origin.ts";

@@ -1,5 +1,5 @@
 import { Command, Option, UsageError } from "clipanion";
-import type { AccessView } from "../../server/control-routes.ts";
+import type { AccessView } from "../../protocol/server-control.ts";
 import { PetitCommand } from "../base.ts";
 
 /** `petit server access`: show or change who may reach a client's service. */

@@ -1,9 +1,10 @@
 import { Command, Option } from "clipanion";
-import { parseRange } from "../../config/schema.ts";
-import { clientRows, type ClientRow } from "../../server/clients-view.ts";
-import { Registry } from "../../server/registry.ts";
+import { parseRange } from "../../config/values.ts";
+import type { ClientRow } from "../../protocol/server-control.ts";
+import { clientRows } from "../../server/control/clients-view.ts";
+import { Registry } from "../../server/registry/registry.ts";
 import { PetitCommand } from "../base.ts";
-import { formatTable } from "../table.ts";
+import { formatTable } from "../shared/table.ts";
 
 /** `petit server clients`: list registered clients. */
 export class ServerClientsCommand extends PetitCommand {

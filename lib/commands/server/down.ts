@@ -2,7 +2,7 @@ import { Command, UsageError } from "clipanion";
 import { runsInUnit } from "../../service/systemd.ts";
 import { unitFileName } from "../../service/unit.ts";
 import { isPetitDaemon, readDaemonPid, stopByPidFile } from "../../daemon/pid-file.ts";
-import { runningSshd, stopSshdTree } from "../../server/sshd.ts";
+import { runningSshd, stopSshdTree } from "../../server/sshd/managed-sshd.ts";
 import { PetitCommand } from "../base.ts";
 
 /** `petit server down`: stop petit-serverd and its sshd. */

@@ -1,9 +1,10 @@
 import { Command, Option, UsageError } from "clipanion";
 import { writeSection } from "../../config/file.ts";
-import { checkValue, defaultsOf, parseRange, serverFields, type ServerConfig } from "../../config/schema.ts";
+import { defaultsOf, serverFields, type ServerConfig } from "../../config/schema.ts";
+import { checkValue, parseRange } from "../../config/values.ts";
 import { ensureSecret } from "../../secrets.ts";
-import { SSH_MODES, type SshMode } from "../../server/sshd-backend.ts";
-import { setUpSystemSshd } from "../../server/system-sshd.ts";
+import { SSH_MODES, type SshMode } from "../../server/sshd/backend.ts";
+import { setUpSystemSshd } from "../../server/sshd/system-sshd.ts";
 import { PetitCommand, portOption } from "../base.ts";
 
 /** `petit server init`: write the relay's config and enrollment token. */

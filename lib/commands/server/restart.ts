@@ -1,5 +1,5 @@
 import { Command, Option } from "clipanion";
-import { isAlive } from "../../proc.ts";
+import { isAlive } from "../../proc/process.ts";
 import { readDaemonPid } from "../../daemon/pid-file.ts";
 import { runsInUnit } from "../../service/systemd.ts";
 import { unitFileName } from "../../service/unit.ts";

@@ -1,12 +1,12 @@
 import { Command, Option, UsageError } from "clipanion";
 import { userInfo } from "node:os";
-import { parseRange } from "../../config/schema.ts";
-import { portsOf, Registry } from "../../server/registry.ts";
-import { runningSshd } from "../../server/sshd.ts";
-import { systemSshdListener } from "../../server/system-sshd.ts";
-import { endRevokedSessions } from "../../server/stale-ports.ts";
-import { SessionSweeper } from "../../server/session-sweep.ts";
-import { rootTunnelUser } from "../../server/tunnel-user.ts";
+import { parseRange } from "../../config/values.ts";
+import { portsOf, Registry } from "../../server/registry/registry.ts";
+import { runningSshd } from "../../server/sshd/managed-sshd.ts";
+import { systemSshdListener } from "../../server/sshd/system-sshd.ts";
+import { endRevokedSessions } from "../../server/sshd/stale-ports.ts";
+import { SessionSweeper } from "../../server/sshd/session-sweep.ts";
+import { rootTunnelUser } from "../../server/sshd/tunnel-user.ts";
 import { PetitCommand } from "../base.ts";
 
 /** `petit server revoke`: remove a client and end its tunnel now. */

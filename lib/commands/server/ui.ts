@@ -1,5 +1,5 @@
 import { Command } from "clipanion";
-import { UiCommandBase, type UiDaemon } from "../ui-base.ts";
+import { UiCommandBase, type UiDaemon } from "../shared/ui-base.ts";
 
 /** `petit server ui`: a login link to the relay's dashboard. */
 export class ServerUiCommand extends UiCommandBase {

@@ -3,12 +3,12 @@ import { execa } from "execa";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readDaemonPid } from "../../daemon/pid-file.ts";
-import { findSshd } from "../../server/sshd.ts";
-import { removeDropIn } from "../../server/system-sshd-install.ts";
-import { endAccountSessions, querySshd, reloadSshd, sshdPidFrom, systemdRuns, uidOf } from "../../server/system-sshd-query.ts";
-import { readInstallRecord, type InstallRecord } from "../../server/system-sshd-record.ts";
-import { DROP_IN_NAME } from "../../server/system-sshd.ts";
-import { DEFAULT_TUNNEL_USER } from "../../server/tunnel-user.ts";
+import { findSshd } from "../../ssh/find-sshd.ts";
+import { removeDropIn } from "../../server/sshd/system-sshd-install.ts";
+import { endAccountSessions, querySshd, reloadSshd, sshdPidFrom, systemdRuns, uidOf } from "../../server/sshd/system-sshd-query.ts";
+import { readInstallRecord, type InstallRecord } from "../../server/sshd/system-sshd-record.ts";
+import { DROP_IN_NAME } from "../../server/sshd/system-sshd.ts";
+import { DEFAULT_TUNNEL_USER } from "../../server/sshd/tunnel-user.ts";
 import { PetitCommand } from "../base.ts";
 
 /** `petit server uninstall-sshd`: take petit's drop-in out of the system sshd. */

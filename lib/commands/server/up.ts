@@ -1,9 +1,10 @@
 import { Command, Option } from "clipanion";
 import { readFileSync } from "node:fs";
+import type { ServerStatus } from "../../protocol/server-control.ts";
 import { parsePublicKey } from "../../ssh/public-key.ts";
 import { runForeground, startInBackground } from "../../daemon/run.ts";
 import { startServerDaemon } from "../../server/daemon.ts";
-import { systemHostKey } from "../../server/system-sshd.ts";
+import { systemHostKey } from "../../server/sshd/system-sshd.ts";
 import { PetitCommand, timestampedLog } from "../base.ts";
 
 /** `petit server up`: start petit-serverd. */
@@ -32,7 +33,7 @@ export class ServerUpCommand extends PetitCommand {
         return 1;
       });
     }
-    const status = () => this.callServer<{ pid: number; ready?: boolean }>("/v1/status");
+    const status = () => this.callServer<ServerStatus>("/v1/status");
     // The control port answers while sshd, the API and the proxy are still starting (and may fail): wait for ready.
     const probe = async () => {
       const now = await status();

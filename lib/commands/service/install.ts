@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { isPetitDaemon, readDaemonPid, stopByPidFile } from "../../daemon/pid-file.ts";
 import { writeFileAtomic } from "../../fs-atomic.ts";
-import { isAlive } from "../../proc.ts";
+import { isAlive } from "../../proc/process.ts";
 import { serviceCommand } from "../../service/exec.ts";
 import { initName, runsInUnit, systemctl, systemdRunning } from "../../service/systemd.ts";
 import { renderUnit } from "../../service/unit.ts";

@@ -4,7 +4,8 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { checkValue, clientFields, defaultsOf, expandTarget, parseHostPort, parseRange, serverFields } from "../../../lib/config/schema.ts";
+import { clientFields, defaultsOf, serverFields } from "../../../lib/config/schema.ts";
+import { checkValue, expandTarget, parseHostPort, parseRange } from "../../../lib/config/values.ts";
 
 describe("config schema", () => {
   test("expandTarget() reads a bare port as a service on this machine and leaves anything else alone", () => {

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { followLog, lastLines, LOG_FILE_ENV, LogRotator, rotateBySize, rotateOwnLog } from "../../../lib/daemon/log-file.ts";
+import { LOG_FILE_ENV, LogRotator, rotateBySize, rotateOwnLog } from "../../../lib/daemon/log-file.ts";
+import { followLog, lastLines } from "../../../lib/daemon/log-tail.ts";
 
 describe("log files", () => {
   let dir: string;
@@ -57,7 +58,7 @@ describe("log files", () => {
 
   test("a writer holding the file open for append writes at the start after rotation, leaving no hole", () => {
     const path = logPath();
-    // What spawnSelf() and sshd.ts do: open with "a" (O_APPEND) and keep the fd.
+    // What spawnSelf() and managed-sshd.ts do: open with "a" (O_APPEND) and keep the fd.
     const fd = openSync(path, "a");
     try {
       writeSync(fd, "x".repeat(1000) + "\n");

@@ -5,7 +5,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkValue, serverFields } from "../../../lib/config/schema.ts";
+import { serverFields } from "../../../lib/config/schema.ts";
+import { checkValue } from "../../../lib/config/values.ts";
 import { renderDropIn, renderSshdConfig, type SshdSettings } from "../../../lib/ssh/sshd-config.ts";
 import { sshdWordProblem } from "../../../lib/ssh/sshd-values.ts";
 

@@ -9,8 +9,8 @@ import { readConfig } from "../../../lib/config/file.ts";
 import type { ClientConfig } from "../../../lib/config/schema.ts";
 import type { ControlRoutes } from "../../../lib/daemon/control-server.ts";
 import { LogRing } from "../../../lib/daemon/log-ring.ts";
-import { TokenStore } from "../../../lib/server/tokens.ts";
-import { tokenRoutes } from "../../../lib/server/token-routes.ts";
+import { TokenStore } from "../../../lib/server/tokens/tokens.ts";
+import { tokenRoutes } from "../../../lib/server/tokens/token-routes.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "petit-ui-routes-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { request } from "undici";
 import { createControlServer } from "../../../lib/daemon/control-server.ts";
-import { SessionStore } from "../../../lib/daemon/session.ts";
+import { SessionStore } from "../../../lib/ui/session.ts";
 import { close, listen } from "../../../lib/http/listen.ts";
 import { CLIENT_PAGE } from "../../../lib/ui/client-page.ts";
 import { consoleHooks, consoleRoutes } from "../../../lib/ui/serve.ts";

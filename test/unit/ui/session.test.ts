@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CSRF_HEADER, LOGIN_CODE_TTL_MS, parseCookies, SESSION_IDLE_MS, SessionStore } from "../../../lib/daemon/session.ts";
+import { CSRF_HEADER, LOGIN_CODE_TTL_MS, parseCookies, SESSION_IDLE_MS, SessionStore } from "../../../lib/ui/session.ts";
 
 /** A store with a clock the test moves. */
 function store() {

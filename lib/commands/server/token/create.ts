@@ -1,5 +1,5 @@
 import { Command, Option, UsageError } from "clipanion";
-import { parseDuration, TokenStore } from "../../../server/tokens.ts";
+import { parseDuration, TokenStore } from "../../../server/tokens/tokens.ts";
 import { PetitCommand } from "../../base.ts";
 
 /** `petit server token create`: an extra enrollment token, limited in time or uses. */

@@ -1,7 +1,7 @@
 import { Command, Option } from "clipanion";
-import { TokenStore } from "../../../server/tokens.ts";
+import { TokenStore } from "../../../server/tokens/tokens.ts";
 import { PetitCommand } from "../../base.ts";
-import { formatTable } from "../../table.ts";
+import { formatTable } from "../../shared/table.ts";
 
 /** `petit server token list`: enrollment tokens, without their secrets. */
 export class ServerTokenListCommand extends PetitCommand {

@@ -1,5 +1,5 @@
 import { Command, Option, UsageError } from "clipanion";
-import { MAIN_TOKEN_ID, TokenStore } from "../../../server/tokens.ts";
+import { MAIN_TOKEN_ID, TokenStore } from "../../../server/tokens/tokens.ts";
 import { PetitCommand } from "../../base.ts";
 
 /** `petit server token revoke`: make an extra enrollment token unusable. */

@@ -1,5 +1,5 @@
 import { Command } from "clipanion";
-import { TokenStore } from "../../../server/tokens.ts";
+import { TokenStore } from "../../../server/tokens/tokens.ts";
 import { PetitCommand } from "../../base.ts";
 
 /** `petit server token rotate`: replace the main enrollment token. */

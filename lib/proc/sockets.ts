@@ -1,0 +1,97 @@
+/**
+ * Listening TCP sockets on 127.0.0.1 and the processes that hold them, from
+ * /proc (Linux); and waiting for a port to accept connections.
+ * @module
+ */
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { canConnect } from "../net.ts";
+import { allPids } from "./process.ts";
+
+/**
+ * Returns the inodes of TCP sockets listening on 127.0.0.1 (IPv4), from
+ * /proc/net/tcp: on `port` only, or on any port when it is undefined.
+ */
+export function listeningInodes(port?: number): Set<string> {
+  const inodes = new Set<string>();
+  const local = port === undefined ? "0100007F:" : `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  let text = "";
+  try {
+    text = readFileSync("/proc/net/tcp", "utf8");
+  } catch {
+    return inodes;
+  }
+  for (const line of text.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // local_address is "0100007F:PORT"; state 0A is LISTEN.
+    if (f.length > 9 && (port === undefined ? f[1].startsWith(local) : f[1] === local) && f[3] === "0A") inodes.add(f[9]);
+  }
+  return inodes;
+}
+
+/** Returns the PIDs among `pids` that hold a socket with one of `inodes` open. */
+export function pidsHoldingSockets(inodes: Set<string>, pids: number[] = allPids()): number[] {
+  if (inodes.size === 0) return [];
+  const holders: number[] = [];
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let target = "";
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const match = /^socket:\[(\d+)\]$/.exec(target);
+      if (match && inodes.has(match[1])) {
+        holders.push(pid);
+        break;
+      }
+    }
+  }
+  return holders;
+}
+
+/** Returns the set of 127.0.0.1 ports in LISTEN state, from /proc/net/tcp. */
+export function listeningPorts(): Set<number> {
+  const ports = new Set<number>();
+  let text = "";
+  try {
+    text = readFileSync("/proc/net/tcp", "utf8");
+  } catch {
+    return ports;
+  }
+  for (const line of text.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 3 && f[3] === "0A" && f[1].startsWith("0100007F:")) ports.add(parseInt(f[1].slice(9), 16));
+  }
+  return ports;
+}
+
+/** What {@link waitForPort} waits for. */
+export interface WaitForPort {
+  /** The program that should listen, for messages ("sshd"). */
+  name: string;
+  host: string;
+  port: number;
+  timeoutMs: number;
+  /** Waiting ends early when this turns false (the program exited). */
+  alive?: () => boolean;
+}
+
+/** Resolves once a TCP connect to host:port succeeds; rejects after `timeoutMs` or when `alive()` turns false. */
+export async function waitForPort({ name, host, port, timeoutMs, alive = () => true }: WaitForPort): Promise<void> {
+  const target = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await canConnect(target, port)) return;
+    if (!alive()) throw new Error(`${name} exited before listening on ${host}:${port}`);
+    await sleep(50);
+  }
+  throw new Error(`${name} did not listen on ${host}:${port} within ${timeoutMs} ms`);
+}

@@ -1,0 +1,47 @@
+/**
+ * What petit-serverd's control port answers, as `petit server …`, doctor and
+ * the web console read it: status, the clients view and the access view.
+ * @module
+ */
+
+/** The answer of `GET /v1/status`. */
+export interface ServerStatus {
+  pid: number;
+  /** Absent while the sshd that carries the tunnels is not running. */
+  sshd_pid?: number | null;
+  clients: number;
+  /** False until every part listens. */
+  ready: boolean;
+}
+
+/** A client's counters as the control API shows them. */
+export interface CountersView {
+  requests: number;
+  connections_open: number;
+  connections_total: number;
+  bytes_in: number;
+  bytes_out: number;
+  requests_per_second: number;
+}
+
+/** One client as shown to operators, with the proxy's counters since the relay started (zeros when it is down). */
+export interface ClientRow extends CountersView {
+  id: number;
+  name: string;
+  host: string;
+  port: number;
+  fingerprint: string;
+  online: boolean;
+  online_since: string | null;
+  last_seen: string | null;
+  created: string;
+}
+
+/** A client's visitor access as the control port shows it. */
+export interface AccessView {
+  id: number;
+  name: string;
+  token: string;
+  public: boolean;
+  allow_from: string[];
+}

@@ -1,0 +1,26 @@
+/**
+ * The rows `petit server clients` shows, from the registry and presence.
+ * @module
+ */
+import type { ClientRow, CountersView } from "../../protocol/server-control.ts";
+import type { PresenceMonitor } from "../metrics/presence.ts";
+import type { Registry } from "../registry/registry.ts";
+
+/** Returns a row per registered client; `presence` absent means the relay is down (all offline). */
+export function clientRows(
+  registry: Registry, presence: PresenceMonitor | undefined, domain: string, counters: (id: number) => CountersView = noCounters,
+): ClientRow[] {
+  return registry.list().map((c) => {
+    const state = presence?.get(c.id) ?? { online: false, since: null };
+    return {
+      id: c.id, name: c.name, host: `${c.id}.${domain}`, port: c.port, fingerprint: c.key.fingerprint,
+      online: state.online, online_since: state.since,
+      last_seen: state.online ? new Date().toISOString() : c.last_seen, created: c.created,
+      ...counters(c.id),
+    };
+  });
+}
+
+function noCounters(): CountersView {
+  return { requests: 0, connections_open: 0, connections_total: 0, bytes_in: 0, bytes_out: 0, requests_per_second: 0 };
+}

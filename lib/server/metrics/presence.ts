@@ -1,0 +1,89 @@
+/**
+ * Which clients are connected right now: a client is online while its tunnel
+ * port listens on 127.0.0.1 (only its own sshd session can bind it).
+ * @module
+ */
+import { execa } from "execa";
+import { listeningPorts } from "../../proc/sockets.ts";
+import type { Registry } from "../registry/registry.ts";
+
+/** Online state of one client. */
+export interface Presence {
+  online: boolean;
+  since: string | null;
+}
+
+/** Polls the listening ports every `intervalMs` and records who is connected since when. */
+export class PresenceMonitor {
+  #since = new Map<number, string>();
+  #timer: NodeJS.Timeout | undefined;
+  #lastPersist = 0;
+  #inflight: Promise<void> | undefined;
+
+  constructor(private readonly registry: Registry, private readonly intervalMs = 1_000) {}
+
+  start(): void {
+    void this.poll();
+    this.#timer = setInterval(() => void this.poll(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Reads the listening ports once (joining a read under way); persists last-seen times on changes and every 30 s. */
+  poll(): Promise<void> {
+    this.#inflight ??= this.#read().finally(() => (this.#inflight = undefined));
+    return this.#inflight;
+  }
+
+  /** Reads the listening ports now: after any read under way, which may predate a change. */
+  async refresh(): Promise<void> {
+    await this.#inflight;
+    await this.poll();
+  }
+
+  async #read(): Promise<void> {
+    const ports = await loopbackListeners();
+    let changed = false;
+    const online: number[] = [];
+    for (const client of this.registry.list()) {
+      const up = ports.has(client.port);
+      if (up) online.push(client.id);
+      if (up && !this.#since.has(client.id)) {
+        this.#since.set(client.id, new Date().toISOString());
+        changed = true;
+      } else if (!up && this.#since.delete(client.id)) {
+        changed = true;
+      }
+    }
+    const now = Date.now();
+    if (online.length && (changed || now - this.#lastPersist > 30_000)) {
+      this.#lastPersist = now;
+      this.registry.markSeen(online).catch(() => undefined);
+    }
+  }
+
+  /** Online state of client `id`. */
+  get(id: number): Presence {
+    const since = this.#since.get(id) ?? null;
+    return { online: since !== null, since };
+  }
+}
+
+/**
+ * Returns the ports listening on 127.0.0.1. `ss` asks the kernel for
+ * listening sockets only (netlink filters by state), which stays cheap on a
+ * busy relay where /proc/net/tcp lists tens of thousands of connections.
+ */
+async function loopbackListeners(): Promise<Set<number>> {
+  const result = await execa("ss", ["-Htln", "src", "127.0.0.1"], { reject: false, stdin: "ignore", timeout: 5_000 });
+  if (result.exitCode !== 0) return listeningPorts();
+  const ports = new Set<number>();
+  for (const line of result.stdout.split("\n")) {
+    const match = /127\.0\.0\.1:(\d+)\s/.exec(line);
+    if (match) ports.add(Number(match[1]));
+  }
+  return ports;
+}

@@ -1,0 +1,47 @@
+/**
+ * The proxy's shared types: a tunnel it can reach and its settings. Kept
+ * apart from proxy.ts so that its helpers (admit, headers, raw, relay,
+ * upgrade) import these without importing the proxy itself.
+ * @module
+ */
+import type { IncomingMessage } from "node:http";
+import type { BlockList } from "node:net";
+import type { ProxyMetrics } from "../metrics/metrics.ts";
+import type { Access } from "../registry/records.ts";
+import type { VisitorGate } from "./visitor-auth.ts";
+
+/** A tunnel the proxy can reach. */
+export interface Route {
+  id: number;
+  port: number;
+  access: Access;
+}
+
+/** Settings of the proxy. */
+export interface ProxyOptions {
+  domain: string;
+  /** Finds the tunnel for a label ("1001" or a name). */
+  resolve: (label: string) => Route | undefined;
+  gate: VisitorGate;
+  /** Load balancers whose X-Forwarded-* headers (and PROXY headers) are believed; others' are replaced. */
+  trustedProxies?: BlockList;
+  /** Connections from `trustedProxies` begin with a PROXY protocol header (v1 or v2) naming the visitor. */
+  proxyProtocol?: boolean;
+  /** A request body must average this many bytes a second over every `bodyTimeoutMs` (default 240; 0: only none at all is too slow). */
+  bodyMinRate?: number;
+  /** The window of bodyMinRate: a body slower than that over it gets 408 (default 60 s). */
+  bodyTimeoutMs?: number;
+  /** Requests one source may have in flight to one tunnel; more wait for their own (default 32 of the pool's 128). */
+  requestsPerSource?: number;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
+  /** Connections one source address may hold open at once. */
+  maxConnectionsPerSource?: number;
+  /** How long a service may take to begin its answer before the visitor gets 504 (default 300 s). */
+  upstreamTimeoutMs?: number;
+  /** Counters to bump (requests, bytes, refusals); none when absent. */
+  metrics?: ProxyMetrics;
+  /** Called once per answered request (the access log); none when absent. */
+  onAnswered?: (req: IncomingMessage, status: number, ms: number) => void;
+  log: (line: string) => void;
+}

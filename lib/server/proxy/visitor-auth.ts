@@ -1,0 +1,107 @@
+/**
+ * Who may use a tunnel: visitors present the client's access token, from an
+ * allowed source network, unless the client was made public.
+ * @module
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import { BlockList, isIPv6 } from "node:net";
+import { safeEqual } from "../../secrets.ts";
+import { RateLimiter } from "../rate-limit.ts";
+import type { Access } from "../registry/records.ts";
+
+/** Header a visitor may use instead of Proxy-Authorization. */
+export const TOKEN_HEADER = "x-petit-token";
+
+/** Why a visitor is refused: HTTP status and a one-line reason. */
+export interface Refusal {
+  status: number;
+  reason: string;
+  headers?: Record<string, string>;
+}
+
+/** Returns the token a visitor presented: `Proxy-Authorization: Bearer T`, `Basic` with T as password, or X-Petit-Token. */
+export function presentedToken(headers: IncomingHttpHeaders): string | undefined {
+  const proxy = headers["proxy-authorization"];
+  if (typeof proxy === "string") {
+    const [scheme, value = ""] = proxy.trim().split(/\s+/, 2);
+    if (/^bearer$/i.test(scheme)) return value;
+    if (/^basic$/i.test(scheme)) return Buffer.from(value, "base64").toString("utf8").split(":").slice(1).join(":");
+  }
+  const alt = headers[TOKEN_HEADER];
+  return typeof alt === "string" ? alt.trim() : undefined;
+}
+
+/** Parses CIDR strings ("10.0.0.0/8", "::1/128", or a bare address) into a BlockList; throws naming a bad one. */
+export function parseNetworks(cidrs: string[]): BlockList | undefined {
+  if (cidrs.length === 0) return undefined;
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    try {
+      // Strict form first: Number("") is 0, so a loose split would read "10.0.0.0/" as 0.0.0.0/0, every address.
+      const match = /^([0-9a-fA-F.:]+)(?:\/(\d{1,3}))?$/.exec(cidr);
+      if (!match) throw new Error(`expected ADDRESS or ADDRESS/BITS, got "${cidr}"`);
+      const [, address, bits] = match;
+      const type = isIPv6(address) ? "ipv6" : "ipv4";
+      list.addSubnet(address, bits === undefined ? (type === "ipv6" ? 128 : 32) : Number(bits), type);
+    } catch (error) {
+      throw new Error(`"${cidr}" is not a network in CIDR form such as "10.0.0.0/8" or "2001:db8::/32"`, { cause: error });
+    }
+  }
+  return list;
+}
+
+/** Checks visitors against the relay's and each client's rules; counts failures per source. */
+export class VisitorGate {
+  readonly #failures: RateLimiter;
+  readonly #perClient = new Map<string, BlockList | undefined>();
+
+  constructor(private readonly relayNetworks: BlockList | undefined, failuresPerMinute = 30) {
+    // RateLimiter blocks once a key has more than `limit` events: a limit one lower refuses a source
+    // as soon as it has failed `failuresPerMinute` times, not one failure later.
+    this.#failures = new RateLimiter(failuresPerMinute - 1, 60_000);
+  }
+
+  /** Returns why the visitor at `source` may not use a tunnel with `access`, or undefined when it may. */
+  check(access: Access, headers: IncomingHttpHeaders, source: string): Refusal | undefined {
+    const address = source.replace(/^::ffff:/, "");
+    if (!allowed(this.relayNetworks, address) || !allowed(this.#clientNetworks(access), address)) {
+      return { status: 403, reason: `source address ${address} is not allowed to use this tunnel` };
+    }
+    if (access.public) return undefined;
+    if (this.#failures.blocked(address)) {
+      return {
+        status: 429, reason: "too many failed access attempts from this address; wait and retry",
+        headers: { "retry-after": String(this.#failures.retryAfter(address)) },
+      };
+    }
+    const token = presentedToken(headers);
+    if (token !== undefined && safeEqual(token, access.token)) return undefined;
+    this.#failures.hit(address);
+    return {
+      status: 407,
+      reason: token === undefined
+        ? "this tunnel needs its access token: send \"Proxy-Authorization: Bearer <token>\" or \"X-Petit-Token: <token>\""
+        : "wrong access token for this tunnel",
+      headers: { "proxy-authenticate": 'Bearer realm="petit"' },
+    };
+  }
+
+  #clientNetworks(access: Access): BlockList | undefined {
+    const key = access.allow_from.join(",");
+    if (!this.#perClient.has(key)) {
+      let list: BlockList | undefined;
+      try {
+        list = parseNetworks(access.allow_from);
+      } catch {
+        // A rule that cannot be read (registry.json edited by hand) lets nobody in; throwing here would end the relay.
+        list = new BlockList();
+      }
+      this.#perClient.set(key, list);
+    }
+    return this.#perClient.get(key);
+  }
+}
+
+function allowed(list: BlockList | undefined, address: string): boolean {
+  return !list || list.check(address, isIPv6(address) ? "ipv6" : "ipv4");
+}
