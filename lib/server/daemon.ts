@@ -135,7 +135,7 @@ export async function startServerDaemon(
     // Proofs and port releases share one replay memory, kept on disk across restarts.
     const nonces = new NonceFile(paths.nonces);
     const api = createApiServer({
-      registry, proof: new ProofChecker((id) => tokens.lookup(id), nonces), nonces,
+      registry, proof: new ProofChecker((id) => tokens.lookup(id), nonces), nonces, trustedProxies: parseNetworks(config.trusted_proxies),
       releasePort: (port) => (sshd.pid ? endSessionsOnPort(port, sshd.pid) : []),
       holdTokenUse: (id) => tokenUses.hold(id),
       onEnrolled: () => metrics.registered(),

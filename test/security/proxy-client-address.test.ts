@@ -13,6 +13,8 @@ import { startBoundaryOrigin, type BoundaryOrigin } from "../helpers/boundary-or
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
 import { petit } from "../helpers/petit.ts";
 import { RawConnection, requestHead } from "../helpers/raw-http.ts";
+import { registrationHeaders, signingKeyLine } from "../helpers/signing-keys.ts";
+import { request } from "undici";
 
 const HOST = `site.${DOMAIN}`;
 const ATTACKER = "203.0.113.7";
@@ -94,5 +96,19 @@ describe("the visitor's address behind a trusted load balancer", () => {
     } finally {
       conn.close();
     }
+  });
+
+  test("60 wrong enrollment proofs from one client behind the balancer lock out that client, not the next one at the API", async () => {
+    const register = async (forwardedFor: string, token: string) => {
+      const body = JSON.stringify({ public_key: signingKeyLine() });
+      const res = await request(`${relay.apiUrl}/v1/register`, {
+        method: "POST", body, headers: { ...registrationHeaders(token, body), "x-forwarded-for": forwardedFor },
+      });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    for (let i = 0; i < 60; i++) assert.equal(await register("198.51.100.9", "not-the-token"), 401, `attempt ${i + 1}`);
+    assert.equal(await register("198.51.100.9", relay.token), 429, "the client who failed 60 times was not stopped");
+    assert.equal(await register("198.51.100.10", relay.token), 201, "another client behind the same balancer was locked out");
   });
 });

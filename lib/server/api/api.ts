@@ -7,7 +7,9 @@
  */
 import type { Server } from "node:http";
 import { createWebServer } from "../../http/server.ts";
+import type { BlockList } from "node:net";
 import { readBody, sendJson } from "../../http/body.ts";
+import { clientAddress } from "../../http/client-address.ts";
 import { proofTokenId, type NonceSet, type ProofChecker } from "../../proof.ts";
 import { PROOF_HEADER, SIGNATURE_HEADER } from "../../constants.ts";
 import { verifyKeySignature } from "../../ssh/signature.ts";
@@ -19,6 +21,8 @@ import type { TokenUse } from "../tokens/token-uses.ts";
 
 /** Settings of the registration API. */
 export interface ApiOptions extends AnswerContext {
+  /** Peers whose X-Forwarded-For names the client (server.trusted_proxies). */
+  trustedProxies?: BlockList;
   registry: Registry;
   proof: ProofChecker;
   /** Remembers the nonces of accepted port releases (and, in the relay, of proofs): each request counts once. */
@@ -47,7 +51,8 @@ export function createApiServer(options: ApiOptions): Server {
   // blocked() holds once a source has failed `limit` times: the next request gets 429.
   const failures = new RateLimiter(limit - 1, 60_000);
   const server = createWebServer({ headersTimeout: 10_000, requestTimeout: 15_000 }, options.tls, async (req, res) => {
-    const source = req.socket.remoteAddress ?? "";
+    // Behind a trusted load balancer the balancer is every request's peer: count failures per real client.
+    const source = clientAddress(req, options.trustedProxies);
     try {
       if (limit > 0 && failures.blocked(source)) {
         res.setHeader("retry-after", String(failures.retryAfter(source)));

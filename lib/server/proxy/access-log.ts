@@ -8,7 +8,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import type { IncomingMessage } from "node:http";
-import { knownClientAddress } from "./client-address.ts";
+import { knownClientAddress } from "../../http/client-address.ts";
 
 /** One request as logged. */
 export interface AccessEntry {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
-import { clientAddress } from "./client-address.ts";
+import { clientAddress } from "../../http/client-address.ts";
 import type { ProxyOptions, Route } from "./types.ts";
 import { labelFromHost } from "./route.ts";
 import type { Refusal } from "./visitor-auth.ts";

@@ -5,7 +5,7 @@
  */
 import type { Server } from "node:http";
 import type { BlockList, Socket } from "node:net";
-import { inList, isProxied, peerAddress } from "./client-address.ts";
+import { inList, isProxied, peerAddress } from "../../http/client-address.ts";
 
 /**
  * Closes new connections from a source that already holds `limit` open

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { endToEndHeaders } from "../../http/headers.ts";
-import { clientAddress, inList, peerAddress } from "./client-address.ts";
+import { clientAddress, inList, peerAddress } from "../../http/client-address.ts";
 import type { ProxyOptions } from "./types.ts";
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Server } from "node:http";
 import type { BlockList, Socket } from "node:net";
-import { inList, plainAddress, setProxiedSource } from "./client-address.ts";
+import { inList, plainAddress, setProxiedSource } from "../../http/client-address.ts";
 import { parseProxyHeader } from "./proxy-protocol.ts";
 
 /** How long a trusted balancer has to send the whole header (spec §2: it comes in the first segment). */

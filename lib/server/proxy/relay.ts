@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 import type { Pool } from "undici";
 import { sendText } from "../../http/body.ts";
 import { endToEndHeaders } from "../../http/headers.ts";
-import { clientAddress } from "./client-address.ts";
+import { clientAddress } from "../../http/client-address.ts";
 import type { FairShare } from "./fair-share.ts";
 import type { ClientCounters } from "../metrics/metrics.ts";
 import { admit, describeTunnelError } from "./admit.ts";

@@ -4,8 +4,8 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { plainAddress, walkForwardedFor } from "../../../../lib/server/proxy/client-address.ts";
-import { parseNetworks } from "../../../../lib/server/proxy/visitor-auth.ts";
+import { plainAddress, walkForwardedFor } from "../../../lib/http/client-address.ts";
+import { parseNetworks } from "../../../lib/server/proxy/visitor-auth.ts";
 
 const trusted = parseNetworks(["10.0.0.0/8", "2001:db8:1::/48"])!;
 
