@@ -8,25 +8,26 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { canConnect } from "../net.ts";
 import { allPids } from "./process.ts";
 
-/**
- * Returns the inodes of TCP sockets listening on 127.0.0.1 (IPv4), from
- * /proc/net/tcp: on `port` only, or on any port when it is undefined.
- */
-export function listeningInodes(port?: number): Set<string> {
-  const inodes = new Set<string>();
-  const local = port === undefined ? "0100007F:" : `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+/** Each TCP socket listening on 127.0.0.1 (IPv4), from /proc/net/tcp: its port and inode. */
+function loopbackListeners(): { port: number; inode: string }[] {
   let text = "";
   try {
     text = readFileSync("/proc/net/tcp", "utf8");
   } catch {
-    return inodes;
+    return [];
   }
+  const listeners: { port: number; inode: string }[] = [];
   for (const line of text.split("\n").slice(1)) {
     const f = line.trim().split(/\s+/);
-    // local_address is "0100007F:PORT"; state 0A is LISTEN.
-    if (f.length > 9 && (port === undefined ? f[1].startsWith(local) : f[1] === local) && f[3] === "0A") inodes.add(f[9]);
+    // local_address is "0100007F:PORT" (hex); state 0A is LISTEN; the inode is the tenth field.
+    if (f.length > 9 && f[3] === "0A" && f[1].startsWith("0100007F:")) listeners.push({ port: parseInt(f[1].slice(9), 16), inode: f[9] });
   }
-  return inodes;
+  return listeners;
+}
+
+/** Returns the inodes of TCP sockets listening on 127.0.0.1: on `port` only, or on any port when it is undefined. */
+export function listeningInodes(port?: number): Set<string> {
+  return new Set(loopbackListeners().filter((l) => port === undefined || l.port === port).map((l) => l.inode));
 }
 
 /** Returns the PIDs among `pids` that hold a socket with one of `inodes` open. */
@@ -59,18 +60,7 @@ export function pidsHoldingSockets(inodes: Set<string>, pids: number[] = allPids
 
 /** Returns the set of 127.0.0.1 ports in LISTEN state, from /proc/net/tcp. */
 export function listeningPorts(): Set<number> {
-  const ports = new Set<number>();
-  let text = "";
-  try {
-    text = readFileSync("/proc/net/tcp", "utf8");
-  } catch {
-    return ports;
-  }
-  for (const line of text.split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length > 3 && f[3] === "0A" && f[1].startsWith("0100007F:")) ports.add(parseInt(f[1].slice(9), 16));
-  }
-  return ports;
+  return new Set(loopbackListeners().map((l) => l.port));
 }
 
 /** What {@link waitForPort} waits for. */

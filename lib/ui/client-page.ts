@@ -139,7 +139,10 @@ $("stop").addEventListener("click", async () => {
 $("logout").addEventListener("click", petit.logout);
 
 const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+// Set once the user types: the page's own loading must never overwrite what they typed.
+let targetEdited = false;
 $("target").addEventListener("input", () => {
+  targetEdited = true;
   const value = $("target").value.trim();
   const match = HOST_PORT.exec(value);
   const ok = match && Number(match[1]) >= 1 && Number(match[1]) <= 65535;
@@ -165,7 +168,7 @@ $("config-form").addEventListener("submit", async (event) => {
 async function loadConfig() {
   try {
     const config = await petit.api("GET", "/v1/config");
-    $("target").value = config.target;
+    if (!targetEdited) $("target").value = config.target;
     $("name").value = config.name || "(none)";
     $("config-file").textContent = config.config_file || "config.toml";
   } catch (error) {
