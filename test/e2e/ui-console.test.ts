@@ -91,7 +91,8 @@ describe("the client's web console", { skip }, () => {
 
     await page.fill("#target", `127.0.0.1:${originB.port}`);
     await page.click("#save");
-    await waitForText(page, "#config-message", "Saved to");
+    // The hint under the field starts as "Saved to config.toml; …": wait for the answer's own words.
+    await waitForText(page, "#config-message", `ssh restarted with target 127.0.0.1:${originB.port}`);
     const saved = parse(readFileSync(join(client.home, "config.toml"), "utf8")).client as { target: string; name: string };
     assert.equal(saved.target, `127.0.0.1:${originB.port}`);
     assert.equal(saved.name, "shop");
