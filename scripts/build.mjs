@@ -13,6 +13,8 @@ await build({
   legalComments: "none",
   // Some dependencies are CommonJS and call require(): give the ESM bundle one.
   banner: { js: "import { createRequire as __petitRequire } from 'node:module'; const require = __petitRequire(import.meta.url);" },
+  // pg's optional native binding (libpq): never used, and not installed.
+  external: ["pg-native"],
   logLevel: "warning",
 });
 chmodSync("dist/petit.mjs", 0o755);

@@ -57,6 +57,10 @@ export interface ServerConfig {
   body_min_rate: number;
   /** Requests one visitor address may have in flight to one tunnel; more wait for their own. */
   requests_per_source: number;
+  /** The store several relays share ("postgresql://USER@HOST:PORT/DB"); "" keeps the registry in this relay's files. */
+  store: string;
+  /** Where the other relays reach this one (HOST:PORT of its proxy); "" for the proxy's listen address and port. */
+  node_address: string;
 }
 
 /** The client's settings, as `[client]` in config.toml. */
@@ -97,7 +101,7 @@ export interface PetitConfig {
   client?: ClientConfig;
 }
 
-type Kind = "boolean" | "choice" | "string" | "address" | "user" | "path" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host";
+type Kind = "boolean" | "choice" | "string" | "address" | "user" | "path" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host" | "store";
 
 /** One key: its kind, default (absent → required) and what is expected, in words. */
 export interface Field {
@@ -138,6 +142,8 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   body_timeout: { kind: "integer", default: 60, min: 1, max: 3600 },
   body_min_rate: { kind: "integer", default: 240, min: 0, max: 1_000_000_000 },
   requests_per_source: { kind: "integer", default: 32, min: 1, max: 128 },
+  store: { kind: "store", default: "" },
+  node_address: { kind: "host", default: "" },
 };
 
 /** How each `[client]` key is checked, and its default when it has one. */

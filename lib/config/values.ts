@@ -45,6 +45,9 @@ export function checkValue(field: Field, value: unknown): string | undefined {
     case "url":
       return typeof value === "string" && /^https?:\/\/[^\s/]+/.test(value)
         ? undefined : 'a URL such as "http://relay.example.com:3014"';
+    case "store":
+      return typeof value === "string" && (value === "" || /^postgres(ql)?:\/\/[^\s]+$/.test(value))
+        ? undefined : 'a PostgreSQL URL such as "postgresql://petit@db.example.com:5432/petit", or ""';
     case "port":
       return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535
         ? undefined : "a port number from 0 to 65535";

@@ -24,13 +24,14 @@ import { ServerMetrics } from "./metrics/metrics.ts";
 import { PresenceMonitor } from "./metrics/presence.ts";
 import { AccessLog, accessLogPath } from "./proxy/access-log.ts";
 import { createProxyServer } from "./proxy/proxy.ts";
-import { Registry } from "./registry/registry.ts";
+import { portsOf } from "./registry/registry.ts";
+import { nodeName, openRegistry } from "./store/open.ts";
 import { findSshd } from "../ssh/find-sshd.ts";
 import { ManagedSshd } from "./sshd/managed-sshd.ts";
 import type { SshdBackend } from "./sshd/backend.ts";
 import { SystemSshd, systemSshdOptions } from "./sshd/system-sshd.ts";
 import { serverControlRoutes } from "./control/control-routes.ts";
-import { endSessionsOnPort } from "./sshd/stale-ports.ts";
+import { endRevokedSessions, endSessionsOnPort } from "./sshd/stale-ports.ts";
 import { NonceFile } from "./api/nonce-store.ts";
 import { SessionSweeper } from "./sshd/session-sweep.ts";
 import { parseNetworks, VisitorGate } from "./proxy/visitor-auth.ts";
@@ -58,9 +59,11 @@ export async function startServerDaemon(
   const tokens = new TokenStore({ main: paths.token, extra: paths.tokens });
   const tokenUses = new TokenUses(tokens);
   const controlSecret = ensureSecret(paths.controlSecret);
-  const registry = Registry.open({
+  const opened = await openRegistry(config.store, {
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree,
-  });
+    node: nodeName(config.node_address, config.http_port), tokenFile: paths.token,
+  }, log);
+  const { registry } = opened;
   const user = await ensureTunnelUser(config.tunnel_user, log);
   const sshd: SshdBackend = config.ssh_mode === "system"
     ? new SystemSshd(systemSshdOptions(config, paths, user, log))
@@ -127,6 +130,7 @@ export async function startServerDaemon(
     await Promise.all(servers.map(close));
     await proxy.closePools();
     await accessLog?.close();
+    await opened.close();
     releasePid();
   };
   try {
@@ -151,13 +155,18 @@ export async function startServerDaemon(
     await shutdown(sshd.adopted);
     throw error;
   }
+  // A client revoked on another relay sharing the store: its sessions here end as after a revoke here.
+  opened.follow(async (client) => {
+    const ended = sshd.pid ? await endRevokedSessions(portsOf(client), sshd.pid, sweeper) : [];
+    log(`client ${client.id} (${client.key.fingerprint}) is gone from the store; ended ${ended.length} session(s) here`);
+  });
   presence.start();
   metrics.start();
   ready = true;
   sweeper.start();
   logRotation.start();
   log(`petit-serverd ${process.pid}: proxy on ${config.listen}:${config.http_port}, API on ${config.api_port}, ` +
-    `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}`);
+    `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}, registry in ${opened.where}`);
   return {
     stop: (signal) => shutdown(signal === "SIGUSR2"),
     reload() {

@@ -2,7 +2,7 @@ import { Command, Option } from "clipanion";
 import { parseRange } from "../../config/values.ts";
 import type { ClientRow } from "../../protocol/server-control.ts";
 import { clientRows } from "../../server/control/clients-view.ts";
-import { Registry } from "../../server/registry/registry.ts";
+import { openRegistry } from "../../server/store/open.ts";
 import { PetitCommand } from "../base.ts";
 import { formatTable } from "../shared/table.ts";
 
@@ -23,10 +23,11 @@ export class ServerClientsCommand extends PetitCommand {
     const paths = this.serverPaths;
     let rows = await this.callServer<ClientRow[]>("/v1/clients");
     if (!rows) {
-      const registry = Registry.open({
-        file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, readOnly: true,
-      });
-      rows = clientRows(registry, undefined, config.domain);
+      const opened = await openRegistry(config.store, {
+        file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, readOnly: true, node: "petit server clients",
+      }, () => undefined);
+      rows = clientRows(opened.registry, undefined, config.domain);
+      await opened.close();
     }
     if (this.json) {
       this.out(JSON.stringify(rows, null, 2));

@@ -22,6 +22,7 @@ export class ServerInitCommand extends PetitCommand {
       ["Set up a relay for *.relay.example.com", "$0 server init --domain relay.example.com"],
       ["Use unprivileged ports", "$0 server init --domain relay.example.com --http-port 8080 --port-range 20000-20999"],
       ["Let tunnels use this machine's sshd on port 22", "$0 server init --domain relay.example.com --ssh-mode system"],
+      ["One of several relays sharing a PostgreSQL store", "$0 server init --domain relay.example.com --store postgresql://petit@db.internal:5432/petit --node-address 10.0.0.2:80"],
     ],
   });
 
@@ -35,6 +36,10 @@ export class ServerInitCommand extends PetitCommand {
   portRange = Option.String("--port-range", { description: "Relay ports handed to clients (default 11000-11999)" });
   sshdPath = Option.String("--sshd-path", { description: "sshd binary (default: found in /usr/sbin)" });
   sshMode = Option.String("--ssh-mode", { description: "managed: petit runs its own sshd (default); system: configure this machine's sshd" });
+  store = Option.String("--store", {
+    description: "PostgreSQL URL of the registry several relays share (postgresql://USER@HOST:PORT/DB); \"\" for this relay's files (default)",
+  });
+  nodeAddress = Option.String("--node-address", { description: "HOST:PORT where the other relays reach this one's proxy (with --store)" });
 
   async execute(): Promise<number> {
     const previous = this.readConfig().server;
@@ -53,6 +58,8 @@ export class ServerInitCommand extends PetitCommand {
       port_range: this.portRange ?? pick("port_range"),
       sshd_path: this.sshdPath ?? pick("sshd_path"),
       ssh_mode: (this.sshMode ?? pick("ssh_mode")) as SshMode,
+      store: this.store ?? pick("store"),
+      node_address: this.nodeAddress ?? pick("node_address"),
     };
     if (checkValue(serverFields.domain, config.domain) || !config.domain.includes(".") && config.domain !== "localhost") {
       throw new UsageError(`--domain must be a DNS name such as "relay.example.com", got "${this.domain}"`);
@@ -78,6 +85,17 @@ export class ServerInitCommand extends PetitCommand {
       // Clients are told the port the system sshd listens on, unless one was chosen (a NAT in front, say).
       if (this.sshPort === undefined && previous?.ssh_mode !== "system") config.ssh_port = system.port;
       this.out(`System sshd: "${system.dropIn}" confines the tunnel account "${system.user}"; sshd checked it and runs with it`);
+    }
+    if (config.store) {
+      // Checked now, not at the first "server up": the URL, the rights, and the schema (created or brought up to date).
+      // Loaded only here: the PostgreSQL driver is not part of every command's start-up.
+      const { PgStore } = await import("../../server/store/pg-store.ts");
+      const { SCHEMA_VERSION } = await import("../../server/store/schema.ts");
+      const store = await PgStore.open(config.store, (line) => this.out(line)).catch((error: Error) => {
+        throw new UsageError(`${error.message} (check --store: host, port, user, database, and that PostgreSQL accepts this relay)`);
+      });
+      this.out(`Shared store ${store.where}: reachable, schema version ${SCHEMA_VERSION}`);
+      await store.close();
     }
     writeSection(this.configFile, "server", config);
     if (config.ssh_mode === "managed" && previous?.ssh_mode === "system") {

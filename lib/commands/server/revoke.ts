@@ -1,7 +1,8 @@
 import { Command, Option, UsageError } from "clipanion";
 import { userInfo } from "node:os";
 import { parseRange } from "../../config/values.ts";
-import { portsOf, Registry } from "../../server/registry/registry.ts";
+import { portsOf } from "../../server/registry/registry.ts";
+import { openRegistry } from "../../server/store/open.ts";
 import { runningSshd } from "../../server/sshd/managed-sshd.ts";
 import { systemSshdListener } from "../../server/sshd/system-sshd.ts";
 import { endRevokedSessions } from "../../server/sshd/stale-ports.ts";
@@ -39,10 +40,17 @@ export class ServerRevokeCommand extends PetitCommand {
     }
     if (!result) {
       // The relay is down: we are the only writer. An sshd left running still gets its session ended.
-      const registry = Registry.open({ file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)! });
-      const client = registry.lookup(this.label);
-      if (!client) throw new UsageError(`No client "${this.label}" is registered`);
-      await registry.revoke(client.id, { freeNames: this.freeNames });
+      // With a shared store, the other relays see the revoke within a second and end the key's sessions there.
+      const opened = await openRegistry(config.store, {
+        file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, node: "petit server revoke",
+      }, () => undefined);
+      const client = opened.registry.lookup(this.label);
+      try {
+        if (!client) throw new UsageError(`No client "${this.label}" is registered`);
+        await opened.registry.revoke(client.id, { freeNames: this.freeNames });
+      } finally {
+        await opened.close();
+      }
       const sshd = config.ssh_mode === "system" ? await systemSshdListener(config) : runningSshd(paths.sshdPid, paths.sshdConfig);
       const sweeper = new SessionSweeper({ sshdPid: () => sshd, tunnelUser: process.getuid?.() === 0 ? rootTunnelUser(config.tunnel_user) : userInfo().username, log: () => {} });
       result = { id: client.id, port: client.port, sessions_ended: sshd ? (await endRevokedSessions(portsOf(client), sshd, sweeper)).length : 0 };

@@ -28,7 +28,7 @@ export function readRegistryFile(file: string): { clients: ClientRecord[]; nextI
 }
 
 /** Throws unless `record` is a well-formed client. */
-function checkRecord(record: ClientRecord, index: number): void {
+export function checkRecord(record: ClientRecord, index: number): void {
   const where = `client #${index + 1}`;
   if (typeof record !== "object" || record === null) throw new Error(`${where} is not an object`);
   if (!Number.isInteger(record.id) || !Number.isInteger(record.port) || record.port < 1 || record.port > 65535) {
@@ -48,7 +48,7 @@ function checkRecord(record: ClientRecord, index: number): void {
 
 
 /** Throws unless `held` is a well-formed set of holds ({"ports": {"11001": {id, until}}, "names": {…}}). */
-function checkHolds(held: Holds): void {
+export function checkHolds(held: Holds): void {
   const ok = (map: unknown) => typeof map === "object" && map !== null && !Array.isArray(map) &&
     Object.values(map).every((h) => Number.isInteger(h?.id) && typeof h.until === "string" && !Number.isNaN(Date.parse(h.until)));
   if (typeof held !== "object" || held === null || !ok(held.ports) || !ok(held.names)) {

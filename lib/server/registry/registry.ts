@@ -8,21 +8,22 @@
  * @module
  */
 import { FIRST_CLIENT_ID } from "../../constants.ts";
-import { dirname } from "node:path";
-import { removeStaleTempFiles, writeFileAtomic } from "../../fs-atomic.ts";
+import { writeFileAtomic } from "../../fs-atomic.ts";
 import type { PublicKey } from "../../ssh/public-key.ts";
+import { FileBackend, type Change, type RegistryBackend } from "./backend.ts";
 import { checkNames, RegistrationError } from "./checks.ts";
-import { readRegistryFile } from "./file.ts";
 import { assignTunnelPorts, findFreePort } from "./ports.ts";
-import { addHolds, nameRefusal, noHolds, portsHeldFrom, releaseHolds, type Holds } from "./holds.ts";
+import { addHolds, nameRefusal, portsHeldFrom, releaseHolds } from "./holds.ts";
 import {
-  applyAccessChange, buildClientRecord, droppedBy, namesOf, newAccess, portsOf,
+  applyAccessChange, buildClientRecord, droppedBy, namesOf, portsOf,
   type AccessChange, type ClientRecord, type RouteRecord,
 } from "./records.ts";
-import { authorizedKeysText, writeRegistry } from "./save.ts";
+import { authorizedKeysText, type RegistryState } from "./save.ts";
 
 // The registry's public face: what other modules import from here, wherever it is defined.
 export { RegistrationError } from "./checks.ts";
+export type { RegistryState } from "./save.ts";
+export type { RegistryBackend, Change } from "./backend.ts";
 export {
   newAccess, portsOf,
   type Access, type AccessChange, type ClientRecord, type RouteRecord, type TunnelRecord,
@@ -41,40 +42,34 @@ export interface RegistryOptions {
 
 /** The registry. Writes are serialized; every write rewrites authorized_keys to match. */
 export class Registry {
-  #clients: ClientRecord[];
-  /** Never reused, even after a revoke: an old URL must not reach a new client. */
-  #nextId: number;
-  /** Ports and names given up by clients, kept from others for a while (holds.ts). */
-  #holds: Holds;
+  #state: RegistryState;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly options: RegistryOptions, clients: ClientRecord[], nextId: number, holds: Holds) {
-    this.#clients = clients;
-    this.#holds = holds;
-    this.#nextId = Math.max(nextId, FIRST_CLIENT_ID, ...clients.map((c) => c.id + 1));
+  private constructor(readonly options: RegistryOptions, private readonly backend: RegistryBackend, state: RegistryState) {
+    this.#state = Registry.#withNextId(state);
   }
 
-  /**
-   * Loads the registry and rewrites authorized_keys from it, so a crash
-   * between the two writes of a registration leaves nothing out of step.
-   */
+  /** Opens the embedded registry: registry.json, with authorized_keys rewritten from it. */
   static open(options: RegistryOptions): Registry {
-    const { clients: stored, nextId, holds } = readRegistryFile(options.file);
-    // Records from before visitor access existed get a token now, saved at once so it stays stable.
-    const missingAccess = stored.some((c) => !c.access);
-    const clients = stored.map((c) => (c.access ? c : { ...c, access: newAccess() }));
-    const registry = new Registry(options, clients, nextId, holds ?? noHolds());
-    if (!options.readOnly) {
-      removeStaleTempFiles(dirname(options.file));
-      if (missingAccess) registry.#save(clients, false);
-      writeFileAtomic(options.authorizedKeys, authorizedKeysText(clients), 0o600);
-    }
+    const backend = new FileBackend(options);
+    return new Registry(options, backend, backend.loadSync());
+  }
+
+  /** Opens a registry kept elsewhere (a store several relays share); authorized_keys is written here from it. */
+  static async openWith(options: RegistryOptions, backend: RegistryBackend): Promise<Registry> {
+    const registry = new Registry(options, backend, await backend.load());
+    if (!options.readOnly) writeFileAtomic(options.authorizedKeys, authorizedKeysText(registry.list()), 0o600);
     return registry;
+  }
+
+  /** IDs are never reused, even after a revoke: an old URL must not reach a new client. */
+  static #withNextId(state: RegistryState): RegistryState {
+    return { ...state, nextId: Math.max(state.nextId, FIRST_CLIENT_ID, ...state.clients.map((c) => c.id + 1)) };
   }
 
   /** All clients, in ID order. */
   list(): readonly ClientRecord[] {
-    return this.#clients;
+    return this.#state.clients;
   }
 
   /** Finds the client and port a label names: a client's ID or name (its main port), or one of its tunnels' names. */
@@ -82,7 +77,7 @@ export class Registry {
     const client = this.lookup(label);
     if (client) return { client, port: client.port };
     const lower = label.toLowerCase();
-    for (const c of this.#clients) {
+    for (const c of this.#state.clients) {
       const tunnel = c.tunnels?.find((t) => t.name === lower);
       if (tunnel) return { client: c, port: tunnel.port };
     }
@@ -91,14 +86,14 @@ export class Registry {
 
   /** Returns the client holding relay port `port`, if any. */
   ownerOf(port: number): ClientRecord | undefined {
-    return this.#clients.find((c) => portsOf(c).includes(port));
+    return this.#state.clients.find((c) => portsOf(c).includes(port));
   }
 
   /** Finds a client by ID ("1001") or name, case-insensitively. */
   lookup(label: string): ClientRecord | undefined {
     const lower = label.toLowerCase();
-    if (/^\d+$/.test(lower)) return this.#clients.find((c) => String(c.id) === lower);
-    return this.#clients.find((c) => c.name === lower);
+    if (/^\d+$/.test(lower)) return this.#state.clients.find((c) => String(c.id) === lower);
+    return this.#state.clients.find((c) => c.name === lower);
   }
 
   /**
@@ -110,38 +105,37 @@ export class Registry {
   register(
     key: PublicKey, name: string | undefined, tunnels: string[] = [],
   ): Promise<{ client: ClientRecord; created: boolean }> {
-    return this.#serialize(async () => {
-      const existing = this.#clients.find((c) => c.key.fingerprint === key.fingerprint);
-      checkNames(this.#clients, existing, name, tunnels);
-      const id = existing?.id ?? this.#nextId;
+    return this.#update(async (s) => {
+      const existing = s.clients.find((c) => c.key.fingerprint === key.fingerprint);
+      checkNames(s.clients, existing, name, tunnels);
+      const id = existing?.id ?? s.nextId;
       for (const label of [name, ...tunnels]) {
         // Names the client already has stay its own, even ones reserved after it took them.
-        const why = label && !(existing && namesOf(existing).includes(label)) && nameRefusal(this.#holds, id, label);
+        const why = label && !(existing && namesOf(existing).includes(label)) && nameRefusal(s.holds, id, label);
         if (why) throw new RegistrationError(why, 409);
       }
-      const base = existing ?? buildClientRecord(id, await this.#freePort(id), key);
+      const base = existing ?? buildClientRecord(id, await this.#freePort(s, id), key);
       const updated: ClientRecord = {
-        ...base, name: name ?? base.name, tunnels: await assignTunnelPorts(base, tunnels, (reserved) => this.#freePort(id, reserved)),
+        ...base, name: name ?? base.name, tunnels: await assignTunnelPorts(base, tunnels, (reserved) => this.#freePort(s, id, reserved)),
       };
-      if (existing && JSON.stringify(existing) === JSON.stringify(updated)) return { client: existing, created: false };
-      const clients = existing ? this.#clients.map((c) => (c === existing ? updated : c)) : [...this.#clients, updated];
+      if (existing && JSON.stringify(existing) === JSON.stringify(updated)) return { result: { client: existing, created: false } };
+      const clients = existing ? s.clients.map((c) => (c === existing ? updated : c)) : [...s.clients, updated];
       // What the client dropped (a tunnel, a name) is held for it; what it took back is its own again.
       const dropped = existing ? droppedBy(existing, updated) : { ports: [], names: [] };
-      const holds = addHolds(releaseHolds(this.#holds, portsOf(updated), namesOf(updated)), id, dropped.ports, dropped.names);
+      const holds = addHolds(releaseHolds(s.holds, portsOf(updated), namesOf(updated)), id, dropped.ports, dropped.names);
       // The ID is spent only once the registration is saved.
-      this.#save(clients, true, existing ? this.#nextId : this.#nextId + 1, holds);
-      return { client: updated, created: !existing };
+      const nextId = existing ? s.nextId : s.nextId + 1;
+      return { state: { clients, nextId, holds }, keysChanged: true, result: { client: updated, created: !existing } };
     });
   }
 
   /** Changes client `id`'s visitor access: a new token, public or not, source networks. */
   updateAccess(id: number, change: AccessChange): Promise<ClientRecord> {
-    return this.#serialize(async () => {
-      const client = this.#clients.find((c) => c.id === id);
+    return this.#update(async (s) => {
+      const client = s.clients.find((c) => c.id === id);
       if (!client) throw new RegistrationError(`no client ${id} is registered`, 404);
       const updated = { ...client, access: applyAccessChange(client.access, change) };
-      this.#save(this.#clients.map((c) => (c === client ? updated : c)), false);
-      return updated;
+      return { state: { ...s, clients: s.clients.map((c) => (c === client ? updated : c)) }, result: updated };
     });
   }
 
@@ -151,42 +145,68 @@ export class Registry {
    * names for a month unless `freeNames`.
    */
   revoke(id: number, options: { freeNames?: boolean } = {}): Promise<ClientRecord | undefined> {
-    return this.#serialize(async () => {
-      const client = this.#clients.find((c) => c.id === id);
-      if (!client) return undefined;
-      const holds = addHolds(this.#holds, id, portsOf(client), options.freeNames ? [] : namesOf(client));
-      this.#save(this.#clients.filter((c) => c !== client), true, this.#nextId, holds);
-      return client;
+    return this.#update(async (s) => {
+      const client = s.clients.find((c) => c.id === id);
+      if (!client) return { result: undefined };
+      const holds = addHolds(s.holds, id, portsOf(client), options.freeNames ? [] : namesOf(client));
+      return { state: { ...s, clients: s.clients.filter((c) => c !== client), holds }, keysChanged: true, result: client };
     });
   }
 
   /** Records that the clients with `ids` were seen connected at `when`. */
   markSeen(ids: number[], when = new Date()): Promise<void> {
-    return this.#serialize(async () => {
-      if (ids.length === 0) return;
-      const seen = new Set(ids);
-      // Only times change: authorized_keys stays as it is.
-      this.#save(this.#clients.map((c) => (seen.has(c.id) ? { ...c, last_seen: when.toISOString() } : c)), false);
-    });
+    if (ids.length === 0) return Promise.resolve();
+    const seen = new Set(ids);
+    const stamp = (clients: readonly ClientRecord[]) => clients.map((c) => (seen.has(c.id) ? { ...c, last_seen: when.toISOString() } : c));
+    const { backend } = this;
+    if (backend.markSeen) {
+      return this.#serialize(async () => {
+        await backend.markSeen!(ids, when);
+        this.#state = { ...this.#state, clients: stamp(this.#state.clients) };
+      });
+    }
+    // Only times change: authorized_keys stays as it is.
+    return this.#update(async (s) => ({ state: { ...s, clients: stamp(s.clients) }, result: undefined }));
+  }
+
+  /**
+   * Takes `state` as the registry's (read again from a shared store that
+   * another relay changed); rewrites authorized_keys when keys or ports
+   * changed. Returns the clients that are gone, whose sessions must end.
+   */
+  replace(state: RegistryState): Promise<ClientRecord[]> {
+    return this.#serialize(async () => this.#adopt(Registry.#withNextId(state)));
+  }
+
+  #adopt(state: RegistryState): ClientRecord[] {
+    const before = this.#state;
+    const gone = before.clients.filter((c) => !state.clients.some((n) => n.id === c.id && n.key.fingerprint === c.key.fingerprint));
+    const keys = (s: RegistryState) => authorizedKeysText(s.clients);
+    if (!this.options.readOnly && !(this.backend instanceof FileBackend) && keys(before) !== keys(state)) {
+      writeFileAtomic(this.options.authorizedKeys, keys(state), 0o600);
+    }
+    this.#state = state;
+    return gone;
   }
 
   /** Returns a port for client `id` that no client holds (nor any of `reserved`, nor one held for another client) and is free. */
-  #freePort(id: number, reserved: Set<number> = new Set()): Promise<number> {
-    const taken = new Set([...reserved, ...this.#clients.flatMap(portsOf), ...portsHeldFrom(this.#holds, id)]);
+  #freePort(s: RegistryState, id: number, reserved: Set<number> = new Set()): Promise<number> {
+    const taken = new Set([...reserved, ...s.clients.flatMap(portsOf), ...portsHeldFrom(s.holds, id)]);
     return findFreePort(this.options.range, taken, this.options.isPortFree);
   }
 
   /**
-   * Writes registry.json (and authorized_keys, when keys changed) from
-   * `clients`, both staged before either is replaced; only then does the
-   * registry in memory change. A failed write changes nothing, on disk or in
-   * memory; a full disk is the operator's to fix (507).
+   * Applies a change through the backend, which saves it (registry.json and
+   * authorized_keys both staged before either is replaced, or one
+   * transaction of the shared store); only then does the registry in memory
+   * change. A failed save changes nothing, on disk or in memory.
    */
-  #save(clients: ClientRecord[], keysChanged = true, nextId = this.#nextId, holds = this.#holds): void {
-    const live = writeRegistry(this.options, { clients, nextId, holds }, keysChanged);
-    this.#clients = clients;
-    this.#nextId = nextId;
-    this.#holds = live;
+  #update<T>(change: (state: RegistryState) => Promise<Change<T>>): Promise<T> {
+    return this.#serialize(async () => {
+      const { state, result } = await this.backend.update(this.#state, async (s) => change(Registry.#withNextId(s)));
+      this.#adopt(state);
+      return result;
+    });
   }
 
   #serialize<T>(task: () => Promise<T>): Promise<T> {

@@ -1,0 +1,85 @@
+/**
+ * Opening the relay's registry on its store: registry.json by default, or
+ * the PostgreSQL store several relays share (`server.store`). With a shared
+ * store, this relay also follows the other relays' changes and shares the
+ * main enrollment token, so a client can register through any of them.
+ * @module
+ */
+import { hostname } from "node:os";
+import { writeFileAtomic } from "../../fs-atomic.ts";
+import { readSecret } from "../../secrets.ts";
+import { Registry, type ClientRecord, type RegistryOptions } from "../registry/registry.ts";
+import type { PgStore } from "./pg-store.ts";
+
+/** The registry, and what the daemon does with a shared store around it. */
+export interface OpenedRegistry {
+  registry: Registry;
+  /** Follows other relays' changes; `onGone` gets each client revoked elsewhere (its sessions here must end). */
+  follow(onGone: (client: ClientRecord) => Promise<void>): void;
+  /** Stops following and closes the store's connections. */
+  close(): Promise<void>;
+  /** Where the registry lives, for logs. */
+  where: string;
+}
+
+/** Opens the registry `store` names ("" → registry.json); `tokenFile`, this relay's main enrollment token, is shared through the store (the daemon's part, not the CLI's). */
+export async function openRegistry(
+  store: string, options: RegistryOptions & { node: string; tokenFile?: string }, log: (line: string) => void,
+): Promise<OpenedRegistry> {
+  if (!store) {
+    return { registry: Registry.open(options), follow: () => undefined, close: async () => undefined, where: options.file };
+  }
+  // The PostgreSQL driver is loaded only by relays that use it.
+  const [{ PgStore }, { PgRegistry }, { StoreWatcher }] = await Promise.all([
+    import("./pg-store.ts"), import("./pg-registry.ts"), import("./watch.ts"),
+  ]);
+  const pg = await PgStore.open(store, log);
+  try {
+    if (options.tokenFile) await shareEnrollmentToken(pg, options.tokenFile, log);
+    const backend = new PgRegistry(pg, options.node);
+    const registry = await Registry.openWith(options, backend);
+    let watcher: InstanceType<typeof StoreWatcher> | undefined;
+    return {
+      registry, where: pg.where,
+      follow(onGone) {
+        watcher = new StoreWatcher(pg, backend, {
+          log,
+          onChange: async () => {
+            for (const client of await registry.replace(await backend.load())) await onGone(client);
+          },
+        });
+        // "" is no version: the first poll reads the registry again, catching a change made since it was loaded.
+        watcher.start("");
+      },
+      async close() {
+        await watcher?.stop();
+        await pg.close();
+      },
+    };
+  } catch (error) {
+    await pg.close();
+    throw error;
+  }
+}
+
+/** This relay's name in the store: its node address, or the host name. */
+export function nodeName(nodeAddress: string, httpPort: number): string {
+  return nodeAddress || `${hostname()}:${httpPort}`;
+}
+
+/**
+ * The first relay's main enrollment token becomes every relay's: written to
+ * the store if it has none, else copied from it into this relay's token file.
+ */
+async function shareEnrollmentToken(pg: PgStore, tokenFile: string, log: (line: string) => void): Promise<void> {
+  const local = readSecret(tokenFile);
+  const { rows } = await pg.query<{ value: string }>(
+    `INSERT INTO petit_meta (key, value) VALUES ('enrollment_token', $1) ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING value`,
+    [local],
+  );
+  const shared = rows[0].value;
+  if (shared !== local) {
+    writeFileAtomic(tokenFile, `${shared}\n`, 0o600);
+    log(`enrollment token: using the one the store ${pg.where} holds (shared by every relay)`);
+  }
+}

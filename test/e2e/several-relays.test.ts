@@ -1,0 +1,159 @@
+/**
+ * Several relays sharing one registry in a real PostgreSQL (initdb and
+ * pg_ctl on a free port of a temporary directory): registrations through
+ * any relay, a revoke on one reaching the sessions on another, and a store
+ * that goes away and comes back.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { request } from "undici";
+import pg from "pg";
+import { registerClient, startRelay, viaProxy, waitFor, DOMAIN, type Client, type Relay } from "../helpers/fixture.ts";
+import { startOrigin } from "../helpers/origin.ts";
+import { petitOk } from "../helpers/petit.ts";
+import { freeRange } from "../helpers/ports.ts";
+import { postgresSkipReason, startPostgres, type TestPostgres } from "../helpers/postgres.ts";
+import { registrationHeaders, signingKeyLine } from "../helpers/signing-keys.ts";
+
+const skip = postgresSkipReason();
+
+/** Registers a fresh in-process key through `relay`'s API, as `petit register` would; returns the status and answer. */
+async function registerKey(relay: Relay, name?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const body = JSON.stringify({ public_key: signingKeyLine(), ...(name ? { name } : {}) });
+  const res = await request(`${relay.apiUrl}/v1/register`, {
+    method: "POST", body, headers: registrationHeaders(relay.token, body), headersTimeout: 30_000, bodyTimeout: 30_000,
+  });
+  return { status: res.statusCode, json: JSON.parse(await res.body.text()) as Record<string, unknown> };
+}
+
+/** True when nothing listens on 127.0.0.1:`port`. */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on("error", () => resolve(true));
+  });
+}
+
+/** The clients a relay lists (`petit server clients --json`). */
+async function listed(relay: Relay): Promise<Array<{ id: number; port: number; name: string }>> {
+  return JSON.parse(await petitOk(relay.home, ["server", "clients", "--json"]));
+}
+
+describe("several relays sharing a PostgreSQL store", { skip }, () => {
+  let postgres: TestPostgres;
+  let store: string;
+  const relays: Relay[] = [];
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
+  const clients: Client[] = [];
+
+  before(async () => {
+    postgres = await startPostgres();
+    store = await postgres.createDatabase("petit");
+    origin = await startOrigin("behind-relay-a");
+    // One port range for all three: ports are allocated in the store, so no two relays can hand out the same one.
+    const first = await freeRange(100);
+    for (let i = 0; i < 3; i++) {
+      relays.push(await startRelay({ rangeSize: 100, config: { store, port_range: `${first}-${first + 99}` } }));
+    }
+  });
+
+  after(async () => {
+    for (const client of clients) await client.stop();
+    for (const relay of relays) await relay.stop();
+    await origin?.close();
+    await postgres?.stop();
+  });
+
+  test("every relay uses the enrollment token of the first one, so a client may register through any", () => {
+    assert.equal(new Set(relays.map((r) => r.token)).size, 1);
+  });
+
+  test("50 registrations at once, spread over three relays, get 50 distinct IDs and ports, and every relay lists them all", async () => {
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => registerKey(relays[i % 3], `r${i}`)));
+    const seconds = (Date.now() - started) / 1000;
+    for (const answer of answers) assert.equal(answer.status, 201, JSON.stringify(answer.json));
+    const ids = answers.map((a) => a.json.id as number);
+    const ports = answers.map((a) => a.json.port as number);
+    assert.equal(new Set(ids).size, 50, `IDs: ${ids.join(" ")}`);
+    assert.equal(new Set(ports).size, 50, `ports: ${ports.join(" ")}`);
+    console.log(`RELAYS {"registrations":50,"relays":3,"seconds":${seconds},"per_second":${(50 / seconds).toFixed(1)}}`);
+    for (const relay of relays) {
+      await waitFor(async () => (await listed(relay)).length >= 50, 10_000, "every relay to list the 50 clients");
+      const rows = await listed(relay);
+      assert.deepEqual(rows.map((r) => r.id).sort(), [...ids].sort());
+    }
+  });
+
+  test("a name taken through one relay is refused through another", async () => {
+    const again = await registerKey(relays[1], "r0");
+    assert.equal(again.status, 409);
+    assert.match(String(again.json.error), /r0/);
+  });
+
+  test("a revoke on relay B ends the client's session on relay A within a second, and relay A stops routing to it", async () => {
+    const client = await registerClient(relays[0], { name: "revoked-elsewhere", target: `127.0.0.1:${origin.port}` });
+    clients.push(client);
+    await client.up();
+    await waitFor(async () => (await viaProxy(relays[0], `${client.id}.${DOMAIN}`)).status === 200, 20_000, "the tunnel through relay A");
+    // Another relay routes by the same registry, but the tunnel is held on A: it answers 502, never another client's service.
+    await petitOk(relays[1].home, ["server", "revoke", String(client.id)]);
+    // From the revoke's answer: the session on relay A is ended (nothing listens on the client's port any more).
+    const ms = await waitFor(() => refused(client.port), 10_000, "the session on relay A to end");
+    assert.equal((await viaProxy(relays[0], `${client.id}.${DOMAIN}`)).status, 404);
+    console.log(`RELAYS {"revoke_to_session_ended_ms":${ms}}`);
+    // One second is the goal; the bound leaves room for a machine busy with other tests.
+    assert.ok(ms < 3_000, `the revoke took ${ms} ms to end the session on relay A`);
+  });
+
+  test("while the store is down, tunnels keep serving, registrations get 503 naming the store, and nothing is lost when it is back", async () => {
+    const client = await registerClient(relays[2], { name: "through-outage", target: `127.0.0.1:${origin.port}` });
+    clients.push(client);
+    await client.up();
+    const host = `${client.id}.${DOMAIN}`;
+    await waitFor(async () => (await viaProxy(relays[2], host)).status === 200, 20_000, "the tunnel through relay C");
+    const before = (await listed(relays[0])).length;
+
+    await postgres.pause();
+    assert.equal((await viaProxy(relays[2], host)).status, 200, "an open tunnel serves without the store");
+    const refused = await registerKey(relays[0], "during-outage");
+    assert.equal(refused.status, 503);
+    assert.match(String(refused.json.error), /store \(postgresql:\/\/petit@127\.0\.0\.1:\d+\/petit\) cannot be reached/);
+    assert.equal((await listed(relays[0])).length, before, "a relay still lists the clients it read last");
+
+    await postgres.start();
+    let answer = refused;
+    await waitFor(async () => (answer = await registerKey(relays[0], "after-outage")).status !== 503, 20_000, "registrations to work again");
+    assert.equal(answer.status, 201, JSON.stringify(answer.json));
+    const db = new pg.Client({ connectionString: store });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ n: string; ids: string; names: string }>(
+        "SELECT count(*) AS n, count(DISTINCT id) AS ids, count(DISTINCT name) AS names FROM petit_clients",
+      );
+      assert.equal(Number(rows[0].n), before + 1, "exactly the one registration made after the outage was added");
+      assert.equal(rows[0].ids, rows[0].n);
+      assert.equal(rows[0].names, rows[0].n);
+      const names = (await db.query<{ name: string }>("SELECT name FROM petit_clients WHERE name LIKE '%outage%'")).rows.map((r) => r.name);
+      assert.deepEqual(names.sort(), ["after-outage", "through-outage"]);
+    } finally {
+      await db.end();
+    }
+    assert.equal((await viaProxy(relays[2], host)).status, 200);
+  });
+
+  test("a PostgreSQL restart loses no registration and the relays go on registering", async () => {
+    const before = (await listed(relays[1])).length;
+    await postgres.restart();
+    let answer = { status: 0, json: {} as Record<string, unknown> };
+    await waitFor(async () => (answer = await registerKey(relays[1], "after-restart")).status !== 503, 20_000, "a registration after the restart");
+    assert.equal(answer.status, 201, JSON.stringify(answer.json));
+    for (const relay of relays) {
+      await waitFor(async () => (await listed(relay)).length === before + 1, 10_000, "every relay to list the new client");
+    }
+  });
+});
