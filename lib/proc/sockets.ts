@@ -58,6 +58,28 @@ export function pidsHoldingSockets(inodes: Set<string>, pids: number[] = allPids
   return holders;
 }
 
+/** Returns the 127.0.0.1 ports in LISTEN state whose sockets one of `pids` holds open. */
+export function portsHeldBy(pids: number[]): Set<number> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match) inodes.add(match[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return new Set(loopbackListeners().filter((l) => inodes.has(l.inode)).map((l) => l.port));
+}
+
 /** Returns the set of 127.0.0.1 ports in LISTEN state, from /proc/net/tcp. */
 export function listeningPorts(): Set<number> {
   return new Set(loopbackListeners().map((l) => l.port));

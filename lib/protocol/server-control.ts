@@ -33,6 +33,8 @@ export interface ClientRow extends CountersView {
   fingerprint: string;
   online: boolean;
   online_since: string | null;
+  /** The relay holding the tunnel: this one's name, another's (relays sharing a store), or null when offline or alone. */
+  relay: string | null;
   last_seen: string | null;
   created: string;
 }

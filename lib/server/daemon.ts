@@ -59,9 +59,9 @@ export async function startServerDaemon(
   const tokens = new TokenStore({ main: paths.token, extra: paths.tokens });
   const tokenUses = new TokenUses(tokens);
   const controlSecret = ensureSecret(paths.controlSecret);
+  const node = nodeName(config.node_address, config.http_port);
   const opened = await openRegistry(config.store, {
-    file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree,
-    node: nodeName(config.node_address, config.http_port), tokenFile: paths.token,
+    file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token,
   }, log);
   const { registry } = opened;
   const user = await ensureTunnelUser(config.tunnel_user, log);
@@ -74,7 +74,7 @@ export async function startServerDaemon(
       maxStartupsPerSource: config.ssh_max_startups_per_source,
     });
   // Every 2 s: "petit server clients" shows a change within seconds, and each poll costs a process spawn.
-  const presence = new PresenceMonitor(registry, 2_000);
+  const presence = new PresenceMonitor(registry, 2_000, config.store ? () => sshd.pid : undefined);
   const metrics = new ServerMetrics();
   const sweeper = new SessionSweeper({ sshdPid: () => sshd.pid, tunnelUser: user, log });
   const accessLog = config.access_log ? new AccessLog(accessLogPath(config.access_log, paths.dir), log) : undefined;
@@ -103,7 +103,9 @@ export async function startServerDaemon(
   const sessions = new SessionStore(`petit_relay_${config.control_port}`);
   let ready = false;
   const control = createControlServer(controlSecret, {
-    ...serverControlRoutes({ registry, presence, sshd, sweeper, domain: config.domain, metrics, log, ready: () => ready }),
+    ...serverControlRoutes({
+      registry, presence, sshd, sweeper, domain: config.domain, metrics, log, ready: () => ready, node: config.store ? node : undefined,
+    }),
     ...tokenRoutes(tokens, log),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
   }, log, consoleHooks({

@@ -7,6 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
+import { hostname } from "node:os";
 import { request } from "undici";
 import pg from "pg";
 import { registerClient, startRelay, viaProxy, waitFor, DOMAIN, type Client, type Relay } from "../helpers/fixture.ts";
@@ -39,7 +40,7 @@ function refused(port: number): Promise<boolean> {
 }
 
 /** The clients a relay lists (`petit server clients --json`). */
-async function listed(relay: Relay): Promise<Array<{ id: number; port: number; name: string }>> {
+async function listed(relay: Relay): Promise<Array<{ id: number; port: number; name: string; relay: string | null }>> {
   return JSON.parse(await petitOk(relay.home, ["server", "clients", "--json"]));
 }
 
@@ -95,16 +96,24 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     assert.match(String(again.json.error), /r0/);
   });
 
-  test("a revoke on relay B ends the client's session on relay A within a second, and relay A stops routing to it", async () => {
+  test("relay B shows which relay holds a tunnel, an access change on relay C applies on relay A, and a revoke on B ends the session on A", async () => {
     const client = await registerClient(relays[0], { name: "revoked-elsewhere", target: `127.0.0.1:${origin.port}` });
     clients.push(client);
     await client.up();
     await waitFor(async () => (await viaProxy(relays[0], `${client.id}.${DOMAIN}`)).status === 200, 20_000, "the tunnel through relay A");
-    // Another relay routes by the same registry, but the tunnel is held on A: it answers 502, never another client's service.
+    const host = `${client.id}.${DOMAIN}`;
+    // Every relay knows where the tunnel is.
+    await waitFor(async () => (await listed(relays[1])).find((r) => r.id === client.id)?.relay === `${hostname()}:${relays[0].httpPort}`,
+      10_000, "relay B to show the client on relay A");
+    // An access change made on relay C applies on relay A: public, then private again.
+    await petitOk(relays[2].home, ["server", "access", String(client.id), "--public"]);
+    await waitFor(async () => (await viaProxy(relays[0], host, "/", { auth: false })).status === 200, 5_000, "relay A to serve it without a token");
+    await petitOk(relays[2].home, ["server", "access", String(client.id), "--no-public"]);
+    await waitFor(async () => (await viaProxy(relays[0], host, "/", { auth: false })).status === 407, 5_000, "relay A to ask for the token again");
     await petitOk(relays[1].home, ["server", "revoke", String(client.id)]);
     // From the revoke's answer: the session on relay A is ended (nothing listens on the client's port any more).
     const ms = await waitFor(() => refused(client.port), 10_000, "the session on relay A to end");
-    assert.equal((await viaProxy(relays[0], `${client.id}.${DOMAIN}`)).status, 404);
+    assert.equal((await viaProxy(relays[0], host)).status, 404);
     console.log(`RELAYS {"revoke_to_session_ended_ms":${ms}}`);
     // One second is the goal; the bound leaves room for a machine busy with other tests.
     assert.ok(ms < 3_000, `the revoke took ${ms} ms to end the session on relay A`);

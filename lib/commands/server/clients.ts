@@ -26,7 +26,7 @@ export class ServerClientsCommand extends PetitCommand {
       const opened = await openRegistry(config.store, {
         file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, readOnly: true, node: "petit server clients",
       }, () => undefined);
-      rows = clientRows(opened.registry, undefined, config.domain);
+      rows = clientRows(opened.registry, undefined, config.domain, undefined, await opened.registry.presenceElsewhere());
       await opened.close();
     }
     if (this.json) {
@@ -37,11 +37,13 @@ export class ServerClientsCommand extends PetitCommand {
       this.out("No clients registered yet.");
       return 0;
     }
+    // Relays sharing a store: which one holds each tunnel.
+    const relayColumn = config.store ? ["RELAY"] : [];
     this.out(formatTable(
-      ["ID", "NAME", "PORT", "STATE", "LAST SEEN", "FINGERPRINT"],
+      ["ID", "NAME", "PORT", "STATE", ...relayColumn, "LAST SEEN", "FINGERPRINT"],
       rows.map((r) => [
-        String(r.id), r.name || "-", String(r.port), r.online ? "online" : "offline",
-        r.online ? `since ${r.online_since}` : r.last_seen ?? "never", r.fingerprint,
+        String(r.id), r.name || "-", String(r.port), r.online ? "online" : "offline", ...(config.store ? [r.relay ?? "-"] : []),
+        r.online ? (r.online_since ? `since ${r.online_since}` : "now") : r.last_seen ?? "never", r.fingerprint,
       ]),
     ));
     return 0;

@@ -26,12 +26,14 @@ export interface ControlContext {
   /** The proxy's counters, shown with each client. */
   metrics?: ServerMetrics;
   log: (line: string) => void;
+  /** This relay's name among relays sharing a store (undefined when alone). */
+  node?: string;
   /** False until every part listens: the control port answers earlier, being the lock against a second daemon. */
   ready?: () => boolean;
 }
 
 /** Returns the control routes of the relay. */
-export function serverControlRoutes({ registry, presence, sshd, sweeper, domain, metrics, log, ready = () => true }: ControlContext): ControlRoutes {
+export function serverControlRoutes({ registry, presence, sshd, sweeper, domain, metrics, log, node, ready = () => true }: ControlContext): ControlRoutes {
   const find = (label: string): ClientRecord => {
     const client = registry.lookup(label);
     if (!client) throw controlError(404, `no client "${label}" is registered`);
@@ -43,7 +45,7 @@ export function serverControlRoutes({ registry, presence, sshd, sweeper, domain,
     "GET /v1/clients": async () => {
       // Fresh, not the last periodic poll: a tunnel that just came up or went down shows at once.
       await presence.refresh();
-      return clientRows(registry, presence, domain, metrics && ((id) => metrics.view(id)));
+      return clientRows(registry, presence, domain, metrics && ((id) => metrics.view(id)), await registry.presenceElsewhere(), node ?? null);
     },
     "POST /v1/clients/:label/revoke": async ({ params, body }) => {
       const client = find(params.label);

@@ -4,7 +4,8 @@
  * @module
  */
 import { execa } from "execa";
-import { listeningPorts } from "../../proc/sockets.ts";
+import { descendantsOf } from "../../proc/process.ts";
+import { listeningPorts, portsHeldBy } from "../../proc/sockets.ts";
 import type { Registry } from "../registry/registry.ts";
 
 /** Online state of one client. */
@@ -20,7 +21,12 @@ export class PresenceMonitor {
   #lastPersist = 0;
   #inflight: Promise<void> | undefined;
 
-  constructor(private readonly registry: Registry, private readonly intervalMs = 1_000) {}
+  /**
+   * `ownedBy`, when given, names the sshd whose sessions count: relays sharing
+   * a store may share a machine (and its loopback), and each must claim only
+   * the tunnels its own sshd holds.
+   */
+  constructor(private readonly registry: Registry, private readonly intervalMs = 1_000, private readonly ownedBy?: () => number | undefined) {}
 
   start(): void {
     void this.poll();
@@ -45,9 +51,11 @@ export class PresenceMonitor {
   }
 
   async #read(): Promise<void> {
-    const ports = await loopbackListeners();
+    const sshd = this.ownedBy?.();
+    const ports = this.ownedBy ? (sshd ? portsHeldBy(descendantsOf(sshd)) : new Set<number>()) : await loopbackListeners();
     let changed = false;
     const online: number[] = [];
+    const left: number[] = [];
     for (const client of this.registry.list()) {
       const up = ports.has(client.port);
       if (up) online.push(client.id);
@@ -56,6 +64,7 @@ export class PresenceMonitor {
         changed = true;
       } else if (!up && this.#since.delete(client.id)) {
         changed = true;
+        left.push(client.id);
       }
     }
     const now = Date.now();
@@ -63,6 +72,7 @@ export class PresenceMonitor {
       this.#lastPersist = now;
       this.registry.markSeen(online).catch(() => undefined);
     }
+    this.registry.markGone(left).catch(() => undefined);
   }
 
   /** Online state of client `id`. */

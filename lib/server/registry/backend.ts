@@ -33,6 +33,10 @@ export interface RegistryBackend {
   update<T>(current: RegistryState, change: (state: RegistryState) => Promise<Change<T>>): Promise<{ state: RegistryState; result: T }>;
   /** Records when clients were last seen; may skip the full update for this frequent, harmless write. */
   markSeen?(ids: number[], when: Date): Promise<void>;
+  /** Records that the clients with `ids` are no longer connected to this relay (a shared store's presence). */
+  markGone?(ids: number[]): Promise<void>;
+  /** Which relay each connected client is on, as the relays last recorded it (a shared store's presence). */
+  presence?(): Promise<Map<number, { node: string; seen: string }>>;
 }
 
 /** registry.json and authorized_keys, the single relay's embedded store. */

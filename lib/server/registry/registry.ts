@@ -169,13 +169,25 @@ export class Registry {
     return this.#update(async (s) => ({ state: { ...s, clients: stamp(s.clients) }, result: undefined }));
   }
 
+  /** Records that clients `ids` left this relay (only a shared store keeps that; errors are the caller's to ignore). */
+  async markGone(ids: number[]): Promise<void> {
+    if (ids.length) await this.backend.markGone?.(ids);
+  }
+
+  /** Which relay each connected client is on, when a shared store records it; empty otherwise or while it is away. */
+  async presenceElsewhere(): Promise<Map<number, { node: string; seen: string }>> {
+    return (await this.backend.presence?.().catch(() => undefined)) ?? new Map();
+  }
+
   /**
-   * Takes `state` as the registry's (read again from a shared store that
-   * another relay changed); rewrites authorized_keys when keys or ports
-   * changed. Returns the clients that are gone, whose sessions must end.
+   * Reads the state again with `load` (a shared store that another relay
+   * changed) and takes it as the registry's; rewrites authorized_keys when keys
+   * or ports changed. Returns the clients that are gone, whose sessions must
+   * end. The read runs in turn with this relay's own changes: a state read
+   * before one of them must not replace it.
    */
-  replace(state: RegistryState): Promise<ClientRecord[]> {
-    return this.#serialize(async () => this.#adopt(Registry.#withNextId(state)));
+  reload(load: () => Promise<RegistryState>): Promise<ClientRecord[]> {
+    return this.#serialize(async () => this.#adopt(Registry.#withNextId(await load())));
   }
 
   #adopt(state: RegistryState): ClientRecord[] {

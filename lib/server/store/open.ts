@@ -45,7 +45,7 @@ export async function openRegistry(
         watcher = new StoreWatcher(pg, backend, {
           log,
           onChange: async () => {
-            for (const client of await registry.replace(await backend.load())) await onGone(client);
+            for (const client of await registry.reload(() => backend.load())) await onGone(client);
           },
         });
         // "" is no version: the first poll reads the registry again, catching a change made since it was loaded.

@@ -44,6 +44,15 @@ export class PgRegistry implements RegistryBackend {
     );
   }
 
+  async markGone(ids: number[]): Promise<void> {
+    await this.store.query("DELETE FROM petit_presence WHERE client_id = ANY($1) AND node = $2", [ids, this.node]);
+  }
+
+  async presence(): Promise<Map<number, { node: string; seen: string }>> {
+    const { rows } = await this.store.query<{ client_id: number; node: string; seen: Date }>("SELECT client_id, node, seen FROM petit_presence");
+    return new Map(rows.map((r) => [r.client_id, { node: r.node, seen: r.seen.toISOString() }]));
+  }
+
   /** The version the last change left (it only grows). */
   async version(): Promise<string> {
     const { rows } = await this.store.query<{ value: string }>("SELECT value FROM petit_meta WHERE key = 'version'");
