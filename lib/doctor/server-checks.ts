@@ -11,6 +11,7 @@ import { findSshd } from "../ssh/find-sshd.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
 import { checkOpenSsh } from "./openssh.ts";
 import { runProgram } from "./probe.ts";
+import { checkStore } from "./server-store.ts";
 import { restartFix, type ServerContext } from "./server-context.ts";
 import { serverFileChecks } from "./server-files.ts";
 import { serverPortChecks } from "./server-ports.ts";
@@ -84,6 +85,7 @@ export const serverChecks: Check<ServerContext>[] = [
   { name: "sshd-config", needs: ["sshd"], run: checkSshdConfig },
   { name: "tunnel-account", run: checkTunnelAccount },
   { name: "daemon", run: checkServerDaemon },
+  { name: "store", run: checkStore },
   ...serverPortChecks,
   ...serverFileChecks,
 ];

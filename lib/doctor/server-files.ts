@@ -5,7 +5,8 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { parseRange } from "../config/values.ts";
-import { Registry } from "../server/registry/registry.ts";
+import type { Registry } from "../server/registry/registry.ts";
+import { openRegistry } from "../server/store/open.ts";
 import { compareAuthorizedKeys } from "./authorized-keys-diff.ts";
 import { fail, ok, type Check, type Finding } from "./check.ts";
 import { restartFix, type ServerContext } from "./server-context.ts";
@@ -61,13 +62,23 @@ export function checkFiles(context: ServerContext): Finding {
   return ok(`"${context.home}" is not world-writable; secrets and the host key are readable by their owner only`);
 }
 
+/** The relay's registry as it stands, read only: registry.json, or the shared store when server.store names one. */
+export async function readRegistry({ config, paths }: ServerContext): Promise<Registry> {
+  const opened = await openRegistry(config.store, {
+    file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, readOnly: true, node: "petit doctor",
+  }, () => undefined);
+  await opened.close();
+  return opened.registry;
+}
+
 /** Every registered client has exactly its own authorized_keys line, and there is nothing else. */
-export function checkRegistry(context: ServerContext): Finding {
+export async function checkRegistry(context: ServerContext): Promise<Finding> {
   const { config, paths } = context;
   let registry: Registry;
   try {
-    registry = Registry.open({ file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, readOnly: true });
+    registry = await readRegistry(context);
   } catch (error) {
+    if (config.store) return fail((error as Error).message, 'see the "store" check');
     return fail((error as Error).message, `restore "${paths.registry}" from a backup, then ${restartFix(context)}`);
   }
   const clients = registry.list();
@@ -92,5 +103,5 @@ export function checkRegistry(context: ServerContext): Finding {
 /** The file checks, in report order. */
 export const serverFileChecks: Check<ServerContext>[] = [
   { name: "files", run: checkFiles },
-  { name: "registry", run: checkRegistry },
+  { name: "registry", needs: ["store"], run: checkRegistry },
 ];

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseRange } from "../config/values.ts";
-import { Registry } from "../server/registry/registry.ts";
+import { readRegistry } from "./server-files.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
 import { addressesClash, describePid, holdersOf } from "./listeners.ts";
 import { listenersOf, petitProcesses, restartFix, type ServerContext } from "./server-context.ts";
@@ -46,8 +46,8 @@ export function checkPort(key: PortKey, what: string): (context: ServerContext) 
  * foreign listener on a client's port keeps that client out (fail); on a
  * free port it only shrinks the range (warn).
  */
-export function checkPortRange(context: ServerContext): Finding {
-  const { config, paths, configFile } = context;
+export async function checkPortRange(context: ServerContext): Promise<Finding> {
+  const { config, configFile } = context;
   const range = parseRange(config.port_range)!;
   const inside = (port: number) => port >= range.first && port <= range.last;
   const rangeText = `server.port_range ${config.port_range}`;
@@ -58,7 +58,7 @@ export function checkPortRange(context: ServerContext): Finding {
   }
   let owners = new Map<number, number>();
   try {
-    const registry = Registry.open({ file: paths.registry, authorizedKeys: paths.authorizedKeys, range, readOnly: true });
+    const registry = await readRegistry(context);
     owners = new Map(registry.list().map((c) => [c.port, c.id]));
   } catch {
     // an unreadable registry is the "registry" check's to report

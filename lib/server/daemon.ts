@@ -5,7 +5,7 @@
  * @module
  */
 import { createServer as createNetServer, type AddressInfo } from "node:net";
-import { userInfo } from "node:os";
+import { hostname, userInfo } from "node:os";
 import type { ServerConfig } from "../config/schema.ts";
 import { parseRange } from "../config/values.ts";
 import { createControlServer } from "../daemon/control-server.ts";
@@ -62,6 +62,7 @@ export async function startServerDaemon(
   const node = nodeName(config.node_address, config.http_port);
   const opened = await openRegistry(config.store, {
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token,
+    nodeAddress: config.node_address || `${config.listen === "0.0.0.0" || config.listen === "::" ? hostname() : config.listen}:${config.http_port}`,
   }, log);
   const { registry } = opened;
   const user = await ensureTunnelUser(config.tunnel_user, log);

@@ -11,6 +11,9 @@ import { readSecret } from "../../secrets.ts";
 import { Registry, type ClientRecord, type RegistryOptions } from "../registry/registry.ts";
 import type { PgStore } from "./pg-store.ts";
 
+/** How often a relay stamps its row in petit_nodes; a row older than three of these is a relay that is gone. */
+export const NODE_HEARTBEAT_MS = 30_000;
+
 /** The registry, and what the daemon does with a shared store around it. */
 export interface OpenedRegistry {
   registry: Registry;
@@ -24,7 +27,7 @@ export interface OpenedRegistry {
 
 /** Opens the registry `store` names ("" → registry.json); `tokenFile`, this relay's main enrollment token, is shared through the store (the daemon's part, not the CLI's). */
 export async function openRegistry(
-  store: string, options: RegistryOptions & { node: string; tokenFile?: string }, log: (line: string) => void,
+  store: string, options: RegistryOptions & { node: string; nodeAddress?: string; tokenFile?: string }, log: (line: string) => void,
 ): Promise<OpenedRegistry> {
   if (!store) {
     return { registry: Registry.open(options), follow: () => undefined, close: async () => undefined, where: options.file };
@@ -39,6 +42,7 @@ export async function openRegistry(
     const backend = new PgRegistry(pg, options.node);
     const registry = await Registry.openWith(options, backend);
     let watcher: InstanceType<typeof StoreWatcher> | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
     return {
       registry, where: pg.where,
       follow(onGone) {
@@ -50,8 +54,17 @@ export async function openRegistry(
         });
         // "" is no version: the first poll reads the registry again, catching a change made since it was loaded.
         watcher.start("");
+        // Where the other relays (and petit doctor) find this one.
+        const beat = () => void pg.query(
+          `INSERT INTO petit_nodes (name, address, seen) VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, seen = now()`,
+          [options.node, options.nodeAddress ?? options.node],
+        ).catch(() => undefined);
+        beat();
+        heartbeat = setInterval(beat, NODE_HEARTBEAT_MS);
+        heartbeat.unref();
       },
       async close() {
+        clearInterval(heartbeat);
         await watcher?.stop();
         await pg.close();
       },
