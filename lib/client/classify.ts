@@ -28,7 +28,7 @@ export interface ExitReason {
 export const CANNOT_RUN_SSH = "petit: cannot run ssh";
 
 // What ssh says when the network, not the relay, is the problem.
-const NETWORK = /Connection timed out|Connection refused|No route to host|Network is unreachable|not responding|Connection reset|Broken pipe|Connection closed by|kex_exchange_identification|Could not resolve hostname|Temporary failure in name resolution|Operation timed out/;
+const NETWORK = /Connection timed out|Connection refused|No route to host|Network is unreachable|not responding|Connection reset|Broken pipe|Connection closed by|closed by remote host|kex_exchange_identification|Could not resolve hostname|Temporary failure in name resolution|Operation timed out/;
 
 // What ssh says when it could not reach the relay at all, or heard nothing back.
 const UNREACHABLE = /connect to host \S+ port \d+: (Connection timed out|Connection refused|No route to host|Network is unreachable)|Timeout, server \S+ not responding/;

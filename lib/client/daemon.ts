@@ -45,11 +45,21 @@ export async function startClientDaemon(
   const log = logs.tee(daemonLog);
   const secret = ensureSecret(paths.controlSecret);
   const metrics = new ClientMetrics();
+  // The relay registered with, then the others sharing its store (failover): the tunnel uses one at a time.
+  const endpoints = [{ host: config.ssh_host, port: config.ssh_port }, ...config.relays.map((r) => parseHostPort(r)!)];
+  let current = 0;
   const supervisor = new TunnelSupervisor({
     sshPath: config.ssh_path,
-    args: sshArgs(config, paths),
+    args: sshArgs(config, paths, endpoints[current]),
     log,
-    probe: () => canConnect(config.ssh_host, config.ssh_port, 1_000),
+    probe: () => canConnect(endpoints[current].host, endpoints[current].port, 1_000),
+    failover: {
+      count: endpoints.length,
+      next() {
+        current = (current + 1) % endpoints.length;
+        return { args: sshArgs(config, paths, endpoints[current]), relay: endpointText(endpoints[current]) };
+      },
+    },
     onSpawn: (pid) => (pid ? writeFileAtomic(paths.sshPid, `${pid}\n`, 0o644) : rmSync(paths.sshPid, { force: true })),
     onExit: (reason, upSeconds) => metrics.exited(reason, upSeconds),
     releasePort: (port) => requestPortRelease({ relay: config.relay, id: config.id, port, keyFile: paths.key }),
@@ -58,7 +68,7 @@ export async function startClientDaemon(
     const s = supervisor.status();
     return {
       ...s, id: config.id, name: config.name, port: config.port, public_host: config.public_host, public_url: config.public_url,
-      target: config.target, relay: config.relay, pid: process.pid,
+      target: config.target, relay: config.relay, ssh_endpoint: endpointText(endpoints[current]), pid: process.pid,
       uptime_seconds: s.connected_since ? Math.round((Date.now() - Date.parse(s.connected_since)) / 1000) : null,
     };
   };
@@ -69,7 +79,7 @@ export async function startClientDaemon(
       apply: async (next) => {
         config = next;
         log(`config: target is now ${next.target}`);
-        await supervisor.update(sshArgs(next, paths));
+        await supervisor.update(sshArgs(next, paths, endpoints[current]));
       },
       shutdown: () => process.kill(process.pid, "SIGTERM"),
       rememberPause: (paused) => {
@@ -94,7 +104,8 @@ export async function startClientDaemon(
   killOrphanSsh(paths, log);
   const pausedSince = readPausedSince(paths);
   supervisor.start({ paused: pausedSince !== undefined });
-  log(`petit-clientd ${process.pid}: tunnel ${config.ssh_host}:${config.ssh_port} port ${config.port} → ${config.target}`);
+  log(`petit-clientd ${process.pid}: tunnel ${endpointText(endpoints[0])} port ${config.port} → ${config.target}` +
+    (endpoints.length > 1 ? ` (other relays: ${endpoints.slice(1).map(endpointText).join(", ")})` : ""));
   if (pausedSince !== undefined) log(`tunnel: paused since ${pausedSince || "an unknown time"} (petit pause); "petit resume" brings it back`);
   return {
     supervisor,
@@ -115,11 +126,16 @@ function readPausedSince(paths: ClientPaths): string | undefined {
   }
 }
 
-/** Returns ssh's arguments for `config`: one -R per service, all on one connection. */
-function sshArgs(config: ClientConfig, paths: ClientPaths): string[] {
+/** "host:port", with an IPv6 host in brackets. */
+function endpointText({ host, port }: { host: string; port: number }): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** Returns ssh's arguments for `config` to the relay's sshd at `to`: one -R per service, all on one connection. */
+function sshArgs(config: ClientConfig, paths: ClientPaths, to: { host: string; port: number }): string[] {
   const target = parseHostPort(config.target)!;
   return tunnelArgs({
-    host: config.ssh_host, port: config.ssh_port, user: config.ssh_user,
+    host: to.host, port: to.port, user: config.ssh_user,
     keyFile: paths.key, knownHostsFile: paths.knownHosts,
     forwards: [
       { relayPort: config.port, targetHost: target.host, targetPort: target.port },

@@ -27,6 +27,12 @@ export interface SupervisorOptions {
   onSpawn?: (pid: number | undefined) => void;
   /** Called on every unplanned ssh exit with its reason and how long it had been connected (for the metrics). */
   onExit?: (reason: ExitReason, upSeconds: number) => void;
+  /**
+   * Relays sharing a store: after a network failure the next attempt goes to
+   * the next relay (`next()` gives ssh's arguments for it and its name); the
+   * first round through all `count` of them comes without backoff.
+   */
+  failover?: { count: number; next(): { args: string[]; relay: string } };
   /** Asks the relay to end this client's old session holding `port`; called when the relay refused that forward. */
   releasePort?: (port: number) => Promise<number>;
 }

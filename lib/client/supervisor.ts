@@ -8,6 +8,7 @@ import { DEFAULT_BACKOFF, retryDelay } from "./backoff.ts";
 import type { TunnelState, TunnelStatus } from "../protocol/client-status.ts";
 import { classifyExit } from "./classify.ts";
 import { watchForRelay } from "./relay-watch.ts";
+import { askRelease, nextAttempt } from "./retry-plan.ts";
 import { startSshRun } from "./ssh-run.ts";
 import type { SupervisorOptions } from "./supervisor-options.ts";
 
@@ -19,6 +20,8 @@ export class TunnelSupervisor {
   #failures = 0;
   /** Forward refusals in a row. */
   #refusals = 0;
+  /** Relays tried since the last connection (failover). */
+  #hops = 0;
   #restarts = 0;
   #lastError: string | null = null;
   #retryAt: number | undefined;
@@ -134,6 +137,7 @@ export class TunnelSupervisor {
         this.#state = "connected";
         this.#connectedAt = Date.now();
         this.#lastError = null;
+        this.#hops = 0;
         o.log(`tunnel: connected (ssh pid ${child.pid})`);
         this.#emit();
       },
@@ -162,15 +166,9 @@ export class TunnelSupervisor {
     // (signed with our key), so the first retry after a refusal comes within a
     // second; further refusals in a row back off as usual.
     this.#refusals = reason.forwardRefused ? this.#refusals + 1 : 0;
-    if (reason.refusedPort !== undefined && o.releasePort) {
-      const port = reason.refusedPort;
-      o.releasePort(port).then(
-        (ended) => o.log(`tunnel: asked the relay to free port ${port}: it ended ${ended} old session(s)`),
-        (error) => o.log(`tunnel: could not ask the relay to free port ${port}: ${(error as Error).message}`),
-      );
-    }
+    if (reason.refusedPort !== undefined) askRelease(o, reason.refusedPort);
     const attempt = this.#refusals === 1 ? Math.min(this.#failures, 2) : this.#failures;
-    const delay = reason.retryable ? retryDelay(attempt, backoff) : backoff.fatal;
+    const delay = nextAttempt(o, reason, reason.retryable ? retryDelay(attempt, backoff) : backoff.fatal, this.#hops++);
     this.#lastError = reason.message;
     this.#state = reason.retryable ? "retrying" : "error";
     this.#retryAt = Date.now() + delay;
@@ -194,3 +192,4 @@ export class TunnelSupervisor {
     for (const listener of this.#listeners) listener();
   }
 }
+

@@ -71,7 +71,9 @@ export class RegisterCommand extends PetitCommand {
     }
     const changed = hostKeyChange({ knownHosts: paths.knownHosts, offered: hostKey, fingerprint: this.fingerprint, relay: relay.origin });
     if (changed) throw new UsageError(changed);
-    pinHostKey(paths.knownHosts, answer.ssh.host_key);
+    // Relays sharing the store: their keys are pinned too (vouched for by the same answer), so the tunnel may move there.
+    const peers = answer.relays ?? [];
+    pinHostKey(paths.knownHosts, answer.ssh.host_key, peers.map((p) => p.host_key));
     const config: ClientConfig = {
       ...(defaultsOf(clientFields) as unknown as ClientConfig),
       ...previous,
@@ -89,6 +91,7 @@ export class RegisterCommand extends PetitCommand {
       ssh_host: answer.ssh.host || relay.hostname.replace(/^\[|\]$/g, ""),
       ssh_port: answer.ssh.port,
       ssh_user: answer.ssh.user,
+      relays: peers.map((p) => `${p.host.includes(":") ? `[${p.host}]` : p.host}:${p.port}`),
     };
     writeSection(this.configFile, "client", config);
     if (this.json) {
@@ -101,6 +104,7 @@ export class RegisterCommand extends PetitCommand {
       this.out(`  tunnel ${t.name}: ${t.public_url}  →  ${tunnels.find((c) => c.name === t.name)?.target} (relay port ${t.port})`);
     }
     this.out(`  relay SSH host key: ${hostKey.fingerprint} (pinned${this.fingerprint ? ", matches --fingerprint" : ""})`);
+    if (peers.length) this.out(`  other relays, used when this one is gone: ${config.relays.join(", ")} (their host keys pinned too)`);
     this.out(`  visitors send: Proxy-Authorization: Bearer ${config.access_token}  (unless the relay makes this client public)`);
     this.out(`Next: "petit up" starts the tunnel (running as ${userInfo().username}).`);
     return 0;

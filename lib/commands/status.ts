@@ -20,14 +20,15 @@ export class StatusCommand extends PetitCommand {
     const status = await fetchClientStatus(config, this.clientPaths);
     const view = status ?? {
       state: "stopped", id: config.id, name: config.name, port: config.port, public_host: config.public_host, public_url: config.public_url,
-      target: config.target, relay: config.relay, restarts: 0, last_error: null, uptime_seconds: null,
+      target: config.target, relay: config.relay, ssh_endpoint: undefined as string | undefined, restarts: 0, last_error: null, uptime_seconds: null,
       connected_since: null, next_retry_at: null, ssh_pid: null, pid: null,
     };
     if (this.json) {
       this.out(JSON.stringify(view, null, 2));
     } else {
       this.out(`state:       ${view.state}${view.next_retry_at && view.state !== "connected" ? ` (next try at ${view.next_retry_at})` : ""}`);
-      this.out(`client:      ${view.id}${view.name ? ` (${view.name})` : ""} on relay ${view.relay}`);
+      this.out(`client:      ${view.id}${view.name ? ` (${view.name})` : ""} on relay ${view.relay}` +
+        (view.ssh_endpoint && config.relays.length ? ` (tunnel through ${view.ssh_endpoint})` : ""));
       this.out(`public URL:  ${view.public_url}  →  ${view.target} (relay port ${view.port})`);
       if (view.uptime_seconds !== null) this.out(`uptime:      ${formatDuration(view.uptime_seconds)}`);
       this.out(`restarts:    ${view.restarts}`);

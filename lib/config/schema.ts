@@ -85,6 +85,8 @@ export interface ClientConfig {
   up_timeout: number;
   /** Further services, all carried by the same ssh connection. */
   tunnel: TunnelConfig[];
+  /** Other relays' SSH endpoints ("HOST:PORT"), sharing the relay's store: tried in turn when the one in use is gone. */
+  relays: string[];
 }
 
 /** One further service of a client (`[[client.tunnel]]`). */
@@ -101,7 +103,7 @@ export interface PetitConfig {
   client?: ClientConfig;
 }
 
-type Kind = "boolean" | "choice" | "string" | "address" | "user" | "path" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host" | "store";
+type Kind = "boolean" | "choice" | "string" | "address" | "user" | "path" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host" | "store" | "endpoints";
 
 /** One key: its kind, default (absent → required) and what is expected, in words. */
 export interface Field {
@@ -165,6 +167,7 @@ export const clientFields: Record<keyof ClientConfig, Field> = {
   keepalive_count: { kind: "integer", default: SERVER_ALIVE_COUNT_MAX, min: 1, max: 100 },
   up_timeout: { kind: "integer", default: 20, min: 1, max: 3600 },
   tunnel: { kind: "tunnels", default: [] },
+  relays: { kind: "endpoints", default: [] },
 };
 
 /** Returns the default of every field that has one. */

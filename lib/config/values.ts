@@ -45,6 +45,9 @@ export function checkValue(field: Field, value: unknown): string | undefined {
     case "url":
       return typeof value === "string" && /^https?:\/\/[^\s/]+/.test(value)
         ? undefined : 'a URL such as "http://relay.example.com:3014"';
+    case "endpoints":
+      return Array.isArray(value) && value.every((v) => typeof v === "string" && parseHostPort(v) !== undefined)
+        ? undefined : 'a list of "HOST:PORT" such as ["relay2.example.com:2222"]';
     case "store":
       return typeof value === "string" && (value === "" || /^postgres(ql)?:\/\/[^\s]+$/.test(value))
         ? undefined : 'a PostgreSQL URL such as "postgresql://petit@db.example.com:5432/petit", or ""';

@@ -26,6 +26,8 @@ export interface ClientStatus extends TunnelStatus {
   public_url: string;
   target: string;
   relay: string;
+  /** The relay's sshd the tunnel uses now (relays sharing a store: it moves to another when this one is gone). */
+  ssh_endpoint?: string;
   pid: number;
   uptime_seconds: number | null;
 }

@@ -16,6 +16,16 @@ export interface RegistrationAnswer {
   /** Visitors present it to the proxy (Proxy-Authorization: Bearer …) unless the client is public. */
   access_token: string;
   ssh: { host: string; port: number; user: string; host_key: string };
+  /** The other relays sharing this one's store: where a client may connect when this relay is gone. */
+  relays?: RelayPeer[];
+}
+
+/** Another relay's SSH endpoint, as the registration answer lists it. */
+export interface RelayPeer {
+  name: string;
+  host: string;
+  port: number;
+  host_key: string;
 }
 
 /** The body of `POST /v1/release`, signed (namespace "release-port@petit") with the client's key. */

@@ -60,9 +60,11 @@ export async function startServerDaemon(
   const tokenUses = new TokenUses(tokens);
   const controlSecret = ensureSecret(paths.controlSecret);
   const node = nodeName(config.node_address, config.http_port);
+  // How the other relays and moving clients reach this one, when server.node_address does not say.
+  const nodeHost = config.node_address.replace(/:\d+$/, "") || (config.listen === "0.0.0.0" || config.listen === "::" ? hostname() : config.listen);
   const opened = await openRegistry(config.store, {
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token,
-    nodeAddress: config.node_address || `${config.listen === "0.0.0.0" || config.listen === "::" ? hostname() : config.listen}:${config.http_port}`,
+    nodeAddress: config.node_address || `${nodeHost}:${config.http_port}`,
   }, log);
   const { registry } = opened;
   const user = await ensureTunnelUser(config.tunnel_user, log);
@@ -146,7 +148,7 @@ export async function startServerDaemon(
       releasePort: (port) => (sshd.pid ? endSessionsOnPort(port, sshd.pid) : []),
       holdTokenUse: (id) => tokenUses.hold(id),
       onEnrolled: () => metrics.registered(),
-      domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute,
+      domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute, relayPeers: () => opened.peers(),
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
     await listen(api, config.listen, config.api_port, "the registration API");
@@ -162,7 +164,7 @@ export async function startServerDaemon(
   opened.follow(async (client) => {
     const ended = sshd.pid ? await endRevokedSessions(portsOf(client), sshd.pid, sweeper) : [];
     log(`client ${client.id} (${client.key.fingerprint}) is gone from the store; ended ${ended.length} session(s) here`);
-  });
+  }, () => ({ host: config.ssh_host || nodeHost, port: config.ssh_port, hostKey: sshd.hostKey() }));
   presence.start();
   metrics.start();
   ready = true;

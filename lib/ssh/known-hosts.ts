@@ -7,8 +7,12 @@ import { RELAY_HOST_KEY_ALIAS } from "../constants.ts";
 import { writeFileAtomic } from "../fs-atomic.ts";
 import { parsePublicKey } from "./public-key.ts";
 
-/** Writes `hostKey` ("TYPE BASE64 [comment]") as the only pinned relay key in `path`. */
-export function pinHostKey(path: string, hostKey: string): void {
-  const key = parsePublicKey(hostKey);
-  writeFileAtomic(path, `${RELAY_HOST_KEY_ALIAS} ${key.type} ${key.blob}\n`, 0o600);
+/**
+ * Writes `hostKey` ("TYPE BASE64 [comment]") as the pinned relay key in
+ * `path`, first, followed by `others` (the keys of the relays sharing its
+ * store, which the tunnel may move to); nothing else stays pinned.
+ */
+export function pinHostKey(path: string, hostKey: string, others: string[] = []): void {
+  const lines = [hostKey, ...others].map(parsePublicKey).map((key) => `${RELAY_HOST_KEY_ALIAS} ${key.type} ${key.blob}\n`);
+  writeFileAtomic(path, [...new Set(lines)].join(""), 0o600);
 }

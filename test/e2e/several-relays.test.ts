@@ -6,11 +6,15 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
+import { parse } from "smol-toml";
 import { hostname } from "node:os";
 import { request } from "undici";
 import pg from "pg";
 import { registerClient, startRelay, viaProxy, waitFor, DOMAIN, type Client, type Relay } from "../helpers/fixture.ts";
+import { clientStatus, killTree, pidFrom, signal } from "../helpers/faults.ts";
 import { startOrigin } from "../helpers/origin.ts";
 import { petit, petitOk } from "../helpers/petit.ts";
 import { freeRange } from "../helpers/ports.ts";
@@ -186,5 +190,39 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     for (const relay of relays) {
       await waitFor(async () => (await listed(relay)).length === before + 1, 10_000, "every relay to list the new client");
     }
+  });
+
+  // Last: it kills relay A for good.
+  test("when relay A dies (kill -9 of petit-serverd, its sshd and sessions) its client moves to another relay within 10 s", async () => {
+    const client = await registerClient(relays[0], { name: "moves", target: `127.0.0.1:${origin.port}` });
+    clients.push(client);
+    const config = (parse(readFileSync(join(client.home, "config.toml"), "utf8")) as { client: { relays: string[] } }).client;
+    assert.deepEqual(config.relays.sort(), [relays[1], relays[2]].map((r) => `127.0.0.1:${r.sshPort}`).sort(), "the answer listed the other relays");
+    await client.up();
+    const host = `${client.id}.${DOMAIN}`;
+    await waitFor(async () => (await viaProxy(relays[0], host)).status === 200, 20_000, "the tunnel through relay A");
+
+    // Registered through relay A: the fixture knows its token for A only.
+    const bearer = { "proxy-authorization": `Bearer ${client.accessToken}` };
+    const killed = Date.now();
+    killTree(pidFrom(join(relays[0].home, "server/sshd.pid"))!);
+    signal(pidFrom(join(relays[0].home, "server/serverd.pid")), "SIGKILL");
+    let moved: Relay | undefined;
+    await waitFor(async () => {
+      const endpoint = (await clientStatus(client))?.ssh_endpoint;
+      moved = relays.slice(1).find((r) => endpoint === `127.0.0.1:${r.sshPort}`);
+      return moved !== undefined && (await viaProxy(moved, host, "/", { headers: bearer })).status === 200;
+    }, 30_000, "the client to serve through another relay").catch((error) => {
+      throw new Error(`${error.message}\nclient log:\n${readFileSync(join(client.home, "client/clientd.log"), "utf8").split("\n").slice(-15).join("\n")}`);
+    });
+    const ms = Date.now() - killed;
+    console.log(`RELAYS {"failover_ms":${ms}}`);
+    assert.ok(ms < 15_000, `the tunnel took ${ms} ms to come back through another relay`);
+    const status = JSON.parse(await petitOk(client.home, ["status", "--json"]));
+    assert.equal(status.state, "connected");
+    assert.equal(status.ssh_endpoint, `127.0.0.1:${moved!.sshPort}`);
+    // The relay it moved to says it holds the tunnel.
+    await waitFor(async () => (await listed(moved!)).find((r) => r.id === client.id)?.relay === `${hostname()}:${moved!.httpPort}`,
+      10_000, "the new relay to show the client on itself");
   });
 });

@@ -18,6 +18,7 @@ import { RateLimiter } from "../rate-limit.ts";
 import { parseRegistration, registrationAnswer, type AnswerContext } from "./registration.ts";
 import { RegistrationError, type Registry } from "../registry/registry.ts";
 import type { TokenUse } from "../tokens/token-uses.ts";
+import type { RelayPeer } from "../../protocol/registration.ts";
 
 /** Settings of the registration API. */
 export interface ApiOptions extends AnswerContext {
@@ -36,6 +37,8 @@ export interface ApiOptions extends AnswerContext {
   onEnrolled?: (tokenId: string) => void;
   /** Ends the sessions holding relay port `port` (a release its owner signed); returns their PIDs. */
   releasePort: (port: number) => number[];
+  /** The other relays sharing the store, for the answer's failover list (a store that is away gives none). */
+  relayPeers?: () => Promise<RelayPeer[]>;
   /** Failed proofs one source address may make per minute before it gets 429 (0: no limit). */
   failuresPerMinute?: number;
   /** Serve HTTPS with this key and certificate (PEM); the proxy then speaks HTTPS too. */
@@ -99,7 +102,8 @@ export function createApiServer(options: ApiOptions): Server {
       const { client, created } = registered;
       if (created) options.onEnrolled?.(proofTokenId(proof));
       options.log(`${created ? "registered" : "re-registered"} client ${client.id} (${client.key.fingerprint}) on port ${client.port}`);
-      sendJson(res, created ? 201 : 200, registrationAnswer(client, options));
+      const peers = await options.relayPeers?.().catch(() => []);
+      sendJson(res, created ? 201 : 200, registrationAnswer(client, { ...options, peers }));
     } catch (error) {
       // A client that hangs up before its body ends is not a relay failure: no 500, no stack trace in the log.
       const status = (error as { status?: number }).status ?? (req.readableAborted ? 400 : 500);

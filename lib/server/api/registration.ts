@@ -5,7 +5,7 @@
  */
 import { MAX_TUNNELS_PER_CLIENT } from "../../constants.ts";
 import { validateName } from "../../names.ts";
-import type { RegistrationAnswer } from "../../protocol/registration.ts";
+import type { RegistrationAnswer, RelayPeer } from "../../protocol/registration.ts";
 import { parsePublicKey, type PublicKey } from "../../ssh/public-key.ts";
 import { RegistrationError, type ClientRecord } from "../registry/registry.ts";
 
@@ -23,6 +23,8 @@ export interface AnswerContext {
   domain: string;
   httpPort: number;
   tls?: unknown;
+  /** The other relays sharing the store (none when this relay is alone). */
+  peers?: RelayPeer[];
 }
 
 /** Returns the client's answer for `client`. */
@@ -40,6 +42,7 @@ export function registrationAnswer(client: ClientRecord, options: AnswerContext)
     }),
     access_token: client.access.token,
     ssh: { host: options.ssh.host, port: options.ssh.port, user: options.ssh.user, host_key: options.ssh.hostKey },
+    ...(options.peers?.length ? { relays: options.peers } : {}),
   };
 }
 

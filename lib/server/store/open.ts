@@ -8,8 +8,16 @@
 import { hostname } from "node:os";
 import { writeFileAtomic } from "../../fs-atomic.ts";
 import { readSecret } from "../../secrets.ts";
+import type { RelayPeer } from "../../protocol/registration.ts";
 import { Registry, type ClientRecord, type RegistryOptions } from "../registry/registry.ts";
 import type { PgStore } from "./pg-store.ts";
+
+/** Where clients reach a relay's sshd. */
+export interface SshPeerInfo {
+  host: string;
+  port: number;
+  hostKey: string;
+}
 
 /** How often a relay stamps its row in petit_nodes; a row older than three of these is a relay that is gone. */
 export const NODE_HEARTBEAT_MS = 30_000;
@@ -17,8 +25,14 @@ export const NODE_HEARTBEAT_MS = 30_000;
 /** The registry, and what the daemon does with a shared store around it. */
 export interface OpenedRegistry {
   registry: Registry;
-  /** Follows other relays' changes; `onGone` gets each client revoked elsewhere (its sessions here must end). */
-  follow(onGone: (client: ClientRecord) => Promise<void>): void;
+  /**
+   * Follows other relays' changes (`onGone` gets each client revoked
+   * elsewhere: its sessions here must end) and stamps this relay's row, with
+   * `ssh` — where clients reach its sshd — in the store's list of relays.
+   */
+  follow(onGone: (client: ClientRecord) => Promise<void>, ssh: () => SshPeerInfo): void;
+  /** The other relays active now (stamped within three heartbeats), for clients to move to; none without a store. */
+  peers(): Promise<RelayPeer[]>;
   /** Stops following and closes the store's connections. */
   close(): Promise<void>;
   /** Where the registry lives, for logs. */
@@ -30,7 +44,9 @@ export async function openRegistry(
   store: string, options: RegistryOptions & { node: string; nodeAddress?: string; tokenFile?: string }, log: (line: string) => void,
 ): Promise<OpenedRegistry> {
   if (!store) {
-    return { registry: Registry.open(options), follow: () => undefined, close: async () => undefined, where: options.file };
+    return {
+      registry: Registry.open(options), follow: () => undefined, peers: async () => [], close: async () => undefined, where: options.file,
+    };
   }
   // The PostgreSQL driver is loaded only by relays that use it.
   const [{ PgStore }, { PgRegistry }, { StoreWatcher }] = await Promise.all([
@@ -45,7 +61,15 @@ export async function openRegistry(
     let heartbeat: NodeJS.Timeout | undefined;
     return {
       registry, where: pg.where,
-      follow(onGone) {
+      async peers() {
+        const { rows } = await pg.query<{ name: string; ssh_host: string; ssh_port: number; host_key: string }>(
+          `SELECT name, ssh_host, ssh_port, host_key FROM petit_nodes
+           WHERE name <> $1 AND ssh_port > 0 AND seen > now() - make_interval(secs => $2) ORDER BY name`,
+          [options.node, (3 * NODE_HEARTBEAT_MS) / 1000],
+        );
+        return rows.map((r) => ({ name: r.name, host: r.ssh_host, port: r.ssh_port, host_key: r.host_key }));
+      },
+      follow(onGone, ssh) {
         watcher = new StoreWatcher(pg, backend, {
           log,
           onChange: async () => {
@@ -55,10 +79,15 @@ export async function openRegistry(
         // "" is no version: the first poll reads the registry again, catching a change made since it was loaded.
         watcher.start("");
         // Where the other relays (and petit doctor) find this one.
-        const beat = () => void pg.query(
-          `INSERT INTO petit_nodes (name, address, seen) VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, seen = now()`,
-          [options.node, options.nodeAddress ?? options.node],
-        ).catch(() => undefined);
+        const beat = () => {
+          const self = ssh();
+          void pg.query(
+            `INSERT INTO petit_nodes (name, address, seen, ssh_host, ssh_port, host_key) VALUES ($1, $2, now(), $3, $4, $5)
+             ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, seen = now(),
+               ssh_host = EXCLUDED.ssh_host, ssh_port = EXCLUDED.ssh_port, host_key = EXCLUDED.host_key`,
+            [options.node, options.nodeAddress ?? options.node, self.host, self.port, self.hostKey],
+          ).catch(() => undefined);
+        };
         beat();
         heartbeat = setInterval(beat, NODE_HEARTBEAT_MS);
         heartbeat.unref();

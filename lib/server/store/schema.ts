@@ -41,6 +41,11 @@ export const MIGRATIONS: readonly string[] = [
      seen timestamptz NOT NULL
    );
    CREATE TABLE petit_nonces (nonce text PRIMARY KEY, until timestamptz NOT NULL);`,
+  // 2: where clients reach each relay's sshd, so a client can move to another relay when its own goes.
+  `ALTER TABLE petit_nodes
+     ADD COLUMN ssh_host text NOT NULL DEFAULT '',
+     ADD COLUMN ssh_port integer NOT NULL DEFAULT 0,
+     ADD COLUMN host_key text NOT NULL DEFAULT '';`,
 ];
 
 /** The schema version this petit writes and reads. */

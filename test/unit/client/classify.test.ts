@@ -88,6 +88,8 @@ describe("classifyExit()", () => {
       "ssh: Could not resolve hostname relay.example.com: Temporary failure in name resolution",
       "kex_exchange_identification: read: Connection reset by peer",
       "Connection closed by 10.0.0.1 port 2222",
+      // The relay (or its machine) went away under an open session: relays sharing a store then move the tunnel.
+      "Connection to 10.0.0.1 closed by remote host.",
       "client_loop: send disconnect: Broken pipe",
     ]) {
       const reason = classifyExit(255, null, [line]);
