@@ -13,7 +13,7 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
@@ -77,12 +77,18 @@ export async function buildExecutable(target, main, log) {
   }
   const { blob, codeCache } = makeBlob(target, main, generator);
   const out = join(root, "dist", `petit-${target}`);
-  rmSync(out, { force: true });
-  copyFileSync(node, out);
-  chmodSync(out, 0o755);
-  const { inject } = require("postject");
-  await inject(out, RESOURCE, readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
-  rmSync(blob, { force: true });
+  // Made beside it and renamed over it: whoever runs dist/petit-<target> meanwhile gets the old one or the new one, whole.
+  const partial = `${out}.partial-${process.pid}`;
+  try {
+    copyFileSync(node, partial);
+    chmodSync(partial, 0o755);
+    const { inject } = require("postject");
+    await inject(partial, RESOURCE, readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
+    renameSync(partial, out);
+  } finally {
+    rmSync(partial, { force: true });
+    rmSync(blob, { force: true });
+  }
   return { path: out, codeCache };
 }
 
