@@ -4,11 +4,13 @@
  * tripwires, it answers --version and status --json, runs a real relay and a
  * real client whose daemons are the executable itself, carries a request
  * through the tunnel, and writes systemd units that run the executable.
- * Builds the executable first when it is missing or stale (about 30 s).
+ * The other architecture's executable answers too, under qemu-user where
+ * it is installed. Builds executables first when missing or stale (~30 s).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execa } from "execa";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { commandLine, readPidFile } from "../../lib/proc/process.ts";
 import { ensureExecutable, nodelessPath, type NodelessPath } from "../helpers/executable.ts";
@@ -18,13 +20,30 @@ import { makeHome, petit, petitOk, ROOT } from "../helpers/petit.ts";
 
 const run = { runtime: "sea" as const };
 
+/** The other architecture of the two petit builds for, and how qemu-user runs it: its emulator and the target's libraries. */
+const FOREIGN = process.arch === "x64"
+  ? { target: "linux-arm64", qemu: "qemu-aarch64", sysroot: "/usr/aarch64-linux-gnu", packages: "qemu-user libc6-arm64-cross libstdc++6-arm64-cross" }
+  : { target: "linux-x64", qemu: "qemu-x86_64", sysroot: "/usr/x86_64-linux-gnu", packages: "qemu-user libc6-amd64-cross libstdc++6-amd64-cross" };
+
+/** Why the foreign executable cannot be run here, or false when it can. */
+async function noEmulator(): Promise<string | false> {
+  const found = await execa(FOREIGN.qemu, ["--version"], { reject: false, stdin: "ignore" }).catch(() => undefined);
+  if (found?.exitCode !== 0 || !existsSync(FOREIGN.sysroot)) return `${FOREIGN.qemu} or ${FOREIGN.sysroot} is missing (apt-get install ${FOREIGN.packages})`;
+  return false;
+}
+
 describe("the single executable", () => {
   let executable: string;
   let nodeless: NodelessPath;
+  let foreign: string | undefined;
+  let foreignSkip: string | false;
   const testPath = process.env.PATH;
 
-  before(() => {
+  before(async () => {
+    // Built before PATH loses node: a first build installs the pinned node binaries with npm.
     executable = ensureExecutable();
+    foreignSkip = await noEmulator();
+    if (!foreignSkip) foreign = ensureExecutable(FOREIGN.target);
     nodeless = nodelessPath();
     // Everything this test starts, and all they start in turn, sees a PATH with no node on it.
     process.env.PATH = nodeless.path;
@@ -82,6 +101,23 @@ describe("the single executable", () => {
       await client?.stop();
       await relay?.stop();
       await origin.close();
+    }
+  });
+
+  test(`the ${FOREIGN.target} executable answers --version and status --json (under qemu-user)`, async (t) => {
+    if (foreignSkip || !foreign) return t.skip(foreignSkip || "not built");
+    const home = makeHome("sea-foreign");
+    try {
+      const emulate = (args: string[]) => execa(FOREIGN.qemu, ["-L", FOREIGN.sysroot, foreign!, ...args], {
+        env: { PETIT_HOME: home.dir, NO_COLOR: "1" }, reject: false, stdin: "ignore", timeout: 60_000,
+      });
+      const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+      assert.equal(String((await emulate(["--version"])).stdout).trim(), version);
+      const status = await emulate(["status", "--json"]);
+      assert.equal(status.exitCode, 3, String(status.stderr));
+      assert.equal(JSON.parse(String(status.stdout)).state, "unconfigured");
+    } finally {
+      home.remove();
     }
   });
 });

@@ -12,7 +12,12 @@ import { join, resolve } from "node:path";
 const ROOT = resolve(import.meta.dirname, "../..");
 
 /** The executable for this machine's architecture. */
-export const EXECUTABLE = join(ROOT, `dist/petit-linux-${process.arch}`);
+export const EXECUTABLE = executablePath(`linux-${process.arch}`);
+
+/** The executable for `target` ("linux-x64", "linux-arm64"). */
+export function executablePath(target: string): string {
+  return join(ROOT, `dist/petit-${target}`);
+}
 
 /** Programs that must not be run by the executable: each is a tripwire on the node-less PATH. */
 const RUNTIMES = ["node", "nodejs", "tsx", "deno", "npm", "npx", "bun"];
@@ -31,18 +36,19 @@ function sources(folder: string): string[] {
 }
 
 /**
- * Returns the executable's path, building it first (about 10 to 30 s, more
- * when the pinned node binaries must be fetched) when it is missing or older
- * than cli.ts, lib/ or package.json.
+ * Returns the path of the executable for `target` (default: this machine's),
+ * building it first (about 10 to 30 s, more when the pinned node binaries
+ * must be fetched) when it is missing or older than cli.ts, lib/ or package.json.
  */
-export function ensureExecutable(): string {
-  const built = mtime(EXECUTABLE);
+export function ensureExecutable(target = `linux-${process.arch}`): string {
+  const executable = executablePath(target);
+  const built = mtime(executable);
   const inputs = [join(ROOT, "cli.ts"), join(ROOT, "package.json"), join(ROOT, "scripts/package/sea.mjs"), ...sources(join(ROOT, "lib"))];
-  if (built > 0 && inputs.every((file) => mtime(file) <= built)) return EXECUTABLE;
-  execFileSync(process.execPath, [join(ROOT, "scripts/package/sea.mjs"), `linux-${process.arch}`], {
+  if (built > 0 && inputs.every((file) => mtime(file) <= built)) return executable;
+  execFileSync(process.execPath, [join(ROOT, "scripts/package/sea.mjs"), target], {
     cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], timeout: 300_000,
   });
-  return EXECUTABLE;
+  return executable;
 }
 
 /** A PATH without node and the tripwires on it. */
