@@ -65,7 +65,42 @@ function makeBlob(work, target, main, generator) {
   return { blob, codeCache };
 }
 
-/** Builds dist/petit-<target> from `main` (files made on the way go to `work`); returns its path and whether it has a code cache. */
+/** GNU triplets of the targets, for binutils' cross tools (`aarch64-linux-gnu-strip`). */
+const TRIPLETS = { "linux-x64": "x86_64-linux-gnu", "linux-arm64": "aarch64-linux-gnu" };
+
+/**
+ * Returns a strip that handles `target`'s binaries, or undefined: llvm-strip
+ * (every architecture), the host's strip for the host's target, else
+ * binutils' cross strip (Debian: binutils-aarch64-linux-gnu).
+ */
+function stripFor(target) {
+  const candidates = ["llvm-strip", ...(archOf(target) === process.arch ? ["strip"] : []), `${TRIPLETS[target]}-strip`];
+  return candidates.find((program) => {
+    try {
+      execFileSync(program, ["--version"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Strips the node binary's symbols and debug info (17 MiB of its 120), before
+ * the blob goes in. Debian's lintian refuses unstripped binaries; the dynamic
+ * symbols native addons link against stay.
+ */
+function strip(file, target, log) {
+  const program = stripFor(target);
+  if (!program) {
+    log(`no strip for ${target} here (apt-get install llvm or binutils-${TRIPLETS[target]}): dist/petit-${target} keeps node's debug info`);
+    return false;
+  }
+  execFileSync(program, ["--strip-all", file], { stdio: ["ignore", "ignore", "inherit"] });
+  return true;
+}
+
+/** Builds dist/petit-<target> from `main` (files made on the way go to `work`); returns its path, whether it has a code cache and is stripped. */
 export async function buildExecutable(work, target, main, log) {
   const node = ensureRuntime(target, log);
   // The blob generator: the target's own node when it runs here, else the host arch's binary of the same version.
@@ -77,9 +112,11 @@ export async function buildExecutable(work, target, main, log) {
   const out = join(root, "dist", `petit-${target}`);
   // Made beside it and renamed over it: whoever runs dist/petit-<target> meanwhile gets the old one or the new one, whole.
   const partial = `${out}.partial-${process.pid}`;
+  let stripped = false;
   try {
     copyFileSync(node, partial);
     chmodSync(partial, 0o755);
+    stripped = strip(partial, target, log);
     const { inject } = require("postject");
     await inject(partial, RESOURCE, readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
     renameSync(partial, out);
@@ -87,7 +124,7 @@ export async function buildExecutable(work, target, main, log) {
     rmSync(partial, { force: true });
     rmSync(blob, { force: true });
   }
-  return { path: out, codeCache };
+  return { path: out, codeCache, stripped };
 }
 
 async function main() {
@@ -103,9 +140,9 @@ async function main() {
     const main = await bundleForSea(work, runtimeVersion(targets[0]));
     for (const target of targets) {
       const started = Date.now();
-      const { path, codeCache } = await buildExecutable(work, target, main, log);
+      const { path, codeCache, stripped } = await buildExecutable(work, target, main, log);
       const mib = (statSync(path).size / 1024 / 1024).toFixed(1);
-      console.log(`built ${path.slice(root.length + 1)} (${mib} MiB, node ${runtimeVersion(target)}, ${codeCache ? "with" : "without"} code cache) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log(`built ${path.slice(root.length + 1)} (${mib} MiB, node ${runtimeVersion(target)}, ${codeCache ? "with" : "without"} code cache, ${stripped ? "stripped" : "not stripped"}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
