@@ -37,7 +37,10 @@ export async function bundleForSea(work, nodeVersion) {
     platform: "node",
     target: `node${nodeVersion}`,
     format: "cjs",
-    minify: false,
+    // Less text for V8 to hash and check against the code cache at each start (1.4 MB instead of 1.9);
+    // identifiers stay, so a stack trace still names petit's functions.
+    minifyWhitespace: true,
+    minifySyntax: true,
     legalComments: "none",
     logLevel: "warning",
   });
