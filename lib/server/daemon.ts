@@ -149,6 +149,7 @@ export async function startServerDaemon(
       holdTokenUse: (id) => tokenUses.hold(id),
       onEnrolled: () => metrics.registered(),
       domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute, relayPeers: () => opened.peers(),
+      claimNonce: opened.claimNonce,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
     await listen(api, config.listen, config.api_port, "the registration API");

@@ -110,6 +110,19 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     assert.match(String(registry?.message), /5\d registered client\(s\)/);
   });
 
+  test("a signed registration captured on its way to one relay is refused when replayed to another", async () => {
+    const body = JSON.stringify({ public_key: signingKeyLine(), name: "replayed" });
+    const headers = registrationHeaders(relays[0].token, body);
+    const send = async (relay: Relay) => {
+      const res = await request(`${relay.apiUrl}/v1/register`, { method: "POST", body, headers, headersTimeout: 30_000, bodyTimeout: 30_000 });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    assert.equal((await send(relays[0])).status, 201);
+    const replay = await send(relays[1]);
+    assert.equal(replay.status, 401);
+    assert.match(replay.text, /already used \(replay, through another relay\)/);
+  });
+
   test("a name taken through one relay is refused through another", async () => {
     const again = await registerKey(relays[1], "r0");
     assert.equal(again.status, 409);

@@ -10,7 +10,7 @@ import { createWebServer } from "../../http/server.ts";
 import type { BlockList } from "node:net";
 import { readBody, sendJson } from "../../http/body.ts";
 import { clientAddress } from "../../http/client-address.ts";
-import { proofTokenId, type NonceSet, type ProofChecker } from "../../proof.ts";
+import { NONCE_LIFETIME_MS, proofTokenId, type NonceSet, type ProofChecker } from "../../proof.ts";
 import { PROOF_HEADER, SIGNATURE_HEADER } from "../../constants.ts";
 import { verifyKeySignature } from "../../ssh/signature.ts";
 import { checkRelease } from "./port-release.ts";
@@ -37,6 +37,12 @@ export interface ApiOptions extends AnswerContext {
   onEnrolled?: (tokenId: string) => void;
   /** Ends the sessions holding relay port `port` (a release its owner signed); returns their PIDs. */
   releasePort: (port: number) => number[];
+  /**
+   * Relays sharing a store: records a nonce (already accepted here) in the
+   * store; false when another relay accepted it first (a request replayed to
+   * another relay). A store that is away answers true: the local check stands.
+   */
+  claimNonce?: (nonce: string, expiresMs: number) => Promise<boolean>;
   /** The other relays sharing the store, for the answer's failover list (a store that is away gives none). */
   relayPeers?: () => Promise<RelayPeer[]>;
   /** Failed proofs one source address may make per minute before it gets 429 (0: no limit). */
@@ -75,6 +81,7 @@ export function createApiServer(options: ApiOptions): Server {
       const signature = req.headers[SIGNATURE_HEADER] as string | undefined;
       if (req.url === "/v1/release") {
         const { client, port } = await checkRelease(body, signature, { lookup: (id) => options.registry.lookup(String(id)), nonces: options.nonces });
+        await claimShared(options, (JSON.parse(body) as { n: string }).n);
         const ended = options.releasePort(port);
         for (const pid of ended) {
           options.log(`stale port: client ${client.id} reconnected while its old session (pid ${pid}) still held port ${port}; ended that session`);
@@ -89,6 +96,7 @@ export function createApiServer(options: ApiOptions): Server {
       if (!use) throw new RegistrationError("unknown, expired, used-up or revoked enrollment token", 401);
       let registered: Awaited<ReturnType<Registry["register"]>>;
       try {
+        await claimShared(options, /,n=([0-9a-f]{32}),/.exec(proof!)![1]);
         const { key, name, tunnels } = parseRegistration(body);
         // The enrollment token lets a machine enrol; only the private key's holder may act as that key's client.
         if (!(await verifyKeySignature(key, "register@petit", `${proof}\n${body}`, signature))) {
@@ -118,4 +126,10 @@ export function createApiServer(options: ApiOptions): Server {
   });
   server.maxHeadersCount = 64;
   return server;
+}
+
+/** Throws the replay refusal when another relay sharing the store accepted `nonce` already. */
+async function claimShared(options: ApiOptions, nonce: string): Promise<void> {
+  const claimed = options.claimNonce ? await options.claimNonce(nonce, Date.now() + NONCE_LIFETIME_MS).catch(() => true) : true;
+  if (!claimed) throw new RegistrationError("this request was already used (replay, through another relay)", 401);
 }

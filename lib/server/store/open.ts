@@ -33,6 +33,8 @@ export interface OpenedRegistry {
   follow(onGone: (client: ClientRecord) => Promise<void>, ssh: () => SshPeerInfo): void;
   /** The other relays active now (stamped within three heartbeats), for clients to move to; none without a store. */
   peers(): Promise<RelayPeer[]>;
+  /** Records a signed request's nonce in the store; false when a relay did already (a replay). Absent without a store. */
+  claimNonce?: (nonce: string, expiresMs: number) => Promise<boolean>;
   /** Stops following and closes the store's connections. */
   close(): Promise<void>;
   /** Where the registry lives, for logs. */
@@ -61,6 +63,10 @@ export async function openRegistry(
     let heartbeat: NodeJS.Timeout | undefined;
     return {
       registry, where: pg.where,
+      async claimNonce(nonce, expiresMs) {
+        const { rowCount } = await pg.query("INSERT INTO petit_nonces (nonce, until) VALUES ($1, $2) ON CONFLICT DO NOTHING", [nonce, new Date(expiresMs)]);
+        return rowCount === 1;
+      },
       async peers() {
         const { rows } = await pg.query<{ name: string; ssh_host: string; ssh_port: number; host_key: string }>(
           `SELECT name, ssh_host, ssh_port, host_key FROM petit_nodes
@@ -87,6 +93,7 @@ export async function openRegistry(
                ssh_host = EXCLUDED.ssh_host, ssh_port = EXCLUDED.ssh_port, host_key = EXCLUDED.host_key`,
             [options.node, options.nodeAddress ?? options.node, self.host, self.port, self.hostKey],
           ).catch(() => undefined);
+          void pg.query("DELETE FROM petit_nonces WHERE until < now()").catch(() => undefined);
         };
         beat();
         heartbeat = setInterval(beat, NODE_HEARTBEAT_MS);
