@@ -64,14 +64,20 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const context = Cli.defaultContext;
-let command: Command;
-try {
-  command = cli.process(process.argv.slice(2), context);
-} catch (error) {
-  // An unknown command or a bad flag: the user's to fix, on stderr.
-  process.stderr.write(cli.error(error as Error));
-  process.exit(1);
+/** Parses argv and runs the command; the exit code is set, not forced, so pending output drains. */
+async function main(argv: string[]): Promise<void> {
+  const context = Cli.defaultContext;
+  let command: Command;
+  try {
+    command = cli.process(argv, context);
+  } catch (error) {
+    // An unknown command or a bad flag: the user's to fix, on stderr.
+    process.stderr.write(cli.error(error as Error));
+    process.exit(1);
+  }
+  const code = await cli.run(command, context);
+  process.exitCode = (command as Command & { failed?: boolean }).failed ? 1 : code;
 }
-const code = await cli.run(command, context);
-process.exitCode = (command as Command & { failed?: boolean }).failed ? 1 : code;
+
+// A function, not top-level await: the single executable's bundle is CommonJS (Node 22's SEA main cannot be a module).
+void main(process.argv.slice(2));

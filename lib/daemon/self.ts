@@ -1,6 +1,6 @@
 /**
  * Starting petit itself again as a background daemon, whichever way it runs:
- * node on the bundled file, node through tsx, or Deno.
+ * the single executable, node on the bundled file, node through tsx, or Deno.
  * @module
  */
 import { spawn } from "node:child_process";
@@ -20,8 +20,20 @@ export function selfCommand(): { program: string; args: string[] } {
     const args = ["run", "-A", ...(existsSync(config) ? ["--config", config] : []), main];
     return { program: Deno.execPath(), args };
   }
+  // The single executable is petit: its argv holds no script, and node's own flags are not petit's to pass on.
+  if (isSingleExecutable()) return { program: process.execPath, args: [] };
   // execArgv carries tsx's loader when running from source.
   return { program: process.execPath, args: [...process.execArgv, process.argv[1]] };
+}
+
+/**
+ * Tells whether petit runs as a single executable (node's SEA: the node
+ * binary with petit injected), where process.execPath is petit itself.
+ */
+export function isSingleExecutable(): boolean {
+  // getBuiltinModule, not an import: the sources also run where no node:sea exists (Deno, returned above).
+  const sea = process.getBuiltinModule?.("node:sea") as { isSea(): boolean } | undefined;
+  return sea?.isSea() ?? false;
 }
 
 /**
