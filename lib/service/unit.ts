@@ -60,6 +60,8 @@ export function renderUnit(options: UnitOptions): string {
     `# its log goes to the journal (journalctl${scope === "user" ? " --user" : ""} -u ${name}).`,
     "[Unit]",
     `Description=${server ? "petit relay (petit-serverd and its sshd)" : "petit tunnel client (petit-clientd)"}`,
+    // The package ships the man page; a checkout has none.
+    ...(packagedFor ? ["Documentation=man:petit(1)"] : []),
     // A user manager has no network-online.target to wait for.
     ...(scope === "system" ? ["After=network-online.target", "Wants=network-online.target"] : []),
     ...(packagedFor ? [

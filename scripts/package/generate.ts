@@ -26,7 +26,7 @@ export function packagedUnit(role: Role): string {
   });
 }
 
-if (import.meta.main ?? process.argv[1] === import.meta.filename) {
+if (process.argv[1] === import.meta.filename) {
   const [out, version] = process.argv.slice(2);
   if (!out || !version) throw new Error("Usage: generate.ts OUT_DIR VERSION");
   const root = resolve(import.meta.dirname, "..", "..");

@@ -27,7 +27,7 @@ export function renderManPage(definitions: Definition[], version: string, date: 
     ".SH COMMANDS",
   ];
   for (const definition of definitions) {
-    lines.push(".SS " + roff(definition.usage), ...paragraph(definition.description));
+    lines.push(".SS " + roff(definition.usage), ...paragraph(definition.description ?? ""));
     if (definition.details) lines.push(...paragraphs(definition.details));
     for (const option of definition.options) {
       lines.push(".TP", `.B ${roff(option.definition)}`, ...paragraph(option.description ?? ""));
