@@ -1,40 +1,14 @@
 #!/usr/bin/env node
 /**
  * petit: a small self-hosted reverse-tunnel relay on stock OpenSSH.
- * The entry point: every command lives in lib/commands/, one per file.
+ * The entry point: every command lives in lib/commands/, one per file, listed in lib/commands/registry.ts.
  * @module
  */
 import { Builtins, Cli, type Command } from "clipanion";
 // The one copy of the version: esbuild bundles it into dist/petit.mjs; tsx and Deno read it.
 import packageJson from "./package.json" with { type: "json" };
-import { ConnectCommand } from "./lib/commands/connect.ts";
-import { DoctorCommand } from "./lib/commands/doctor.ts";
-import { DownCommand } from "./lib/commands/down.ts";
 import { PetitCli } from "./lib/commands/shared/petit-cli.ts";
-import { LogsCommand } from "./lib/commands/logs.ts";
-import { PauseCommand } from "./lib/commands/pause.ts";
-import { RegisterCommand } from "./lib/commands/register.ts";
-import { ResumeCommand } from "./lib/commands/resume.ts";
-import { ServerAccessCommand } from "./lib/commands/server/access.ts";
-import { ServerClientsCommand } from "./lib/commands/server/clients.ts";
-import { ServerDownCommand } from "./lib/commands/server/down.ts";
-import { ServerRevokeCommand } from "./lib/commands/server/revoke.ts";
-import { ServerRestartCommand } from "./lib/commands/server/restart.ts";
-import { ServerInitCommand } from "./lib/commands/server/init.ts";
-import { ServerTokenCommand } from "./lib/commands/server/token.ts";
-import { ServerTokenCreateCommand } from "./lib/commands/server/token/create.ts";
-import { ServerTokenListCommand } from "./lib/commands/server/token/list.ts";
-import { ServerTokenRevokeCommand } from "./lib/commands/server/token/revoke.ts";
-import { ServerTokenRotateCommand } from "./lib/commands/server/token/rotate.ts";
-import { ServerUiCommand } from "./lib/commands/server/ui.ts";
-import { ServerUpCommand } from "./lib/commands/server/up.ts";
-import { ServerUninstallSshdCommand } from "./lib/commands/server/uninstall-sshd.ts";
-import { ServiceInstallCommand } from "./lib/commands/service/install.ts";
-import { ServiceUninstallCommand } from "./lib/commands/service/uninstall.ts";
-import { StatusCommand } from "./lib/commands/status.ts";
-import { UiCommand } from "./lib/commands/ui.ts";
-import { UpCommand } from "./lib/commands/up.ts";
-import { VersionCommand } from "./lib/commands/version.ts";
+import { loadCommandsFor } from "./lib/commands/registry.ts";
 
 /** The version printed by `petit --version` and `petit version`: package.json's. */
 export const VERSION: string = packageJson.version;
@@ -43,16 +17,6 @@ const cli = new PetitCli({
   binaryLabel: "petit", binaryName: "petit", binaryVersion: VERSION,
   enableColors: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
 });
-for (const command of [
-  RegisterCommand, UpCommand, DownCommand, StatusCommand, ConnectCommand,
-  ServerInitCommand, ServerTokenCommand, ServerTokenCreateCommand, ServerTokenListCommand, ServerTokenRevokeCommand, ServerTokenRotateCommand,
-  ServerUpCommand, ServerDownCommand, ServerRestartCommand, ServerClientsCommand, ServerRevokeCommand, ServerAccessCommand,
-  ServerUninstallSshdCommand,
-  DoctorCommand,
-  LogsCommand, ServiceInstallCommand, ServiceUninstallCommand,
-  PauseCommand, ResumeCommand, UiCommand, ServerUiCommand,
-  Builtins.HelpCommand, Builtins.VersionCommand, VersionCommand,
-]) cli.register(command);
 
 // A reader that closes early (`petit server clients | head -1`) ends petit as it ends any Unix tool: at once, quietly,
 // with the status SIGPIPE's default action gives a shell (128 + 13), so `set -o pipefail` still sees the output was cut.
@@ -66,6 +30,8 @@ for (const stream of [process.stdout, process.stderr]) {
 
 /** Parses argv and runs the command; the exit code is set, not forced, so pending output drains. */
 async function main(argv: string[]): Promise<void> {
+  // Only the commands argv can name are loaded: each brings its own modules, and loading all of them is slow.
+  for (const command of [...await loadCommandsFor(argv), Builtins.HelpCommand, Builtins.VersionCommand]) cli.register(command);
   const context = Cli.defaultContext;
   let command: Command;
   try {

@@ -1,6 +1,7 @@
 /**
  * Running the real petit CLI in tests, the way a user types it, under one of
- * three runtimes: the bundled file (default), tsx on the sources, or Deno.
+ * four runtimes: the bundled file (default), tsx on the sources, Deno, or
+ * the single executable (built by test/helpers/executable.ts).
  * @module
  */
 import { execa, type Result } from "execa";
@@ -11,7 +12,7 @@ import { join, resolve } from "node:path";
 export const ROOT = resolve(import.meta.dirname, "../..");
 
 /** How the CLI is run. */
-export type Runtime = "bundle" | "tsx" | "deno";
+export type Runtime = "bundle" | "tsx" | "deno" | "sea";
 
 /** Returns program and leading args for `runtime`. */
 export function petitCommand(runtime: Runtime = (process.env.PETIT_TEST_RUNTIME as Runtime) || "bundle"): [string, string[]] {
@@ -22,6 +23,8 @@ export function petitCommand(runtime: Runtime = (process.env.PETIT_TEST_RUNTIME 
       return [process.execPath, ["--import", "tsx", join(ROOT, "cli.ts")]];
     case "deno":
       return [join(ROOT, "node_modules/.bin/deno"), ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "cli.ts")]];
+    case "sea":
+      return [join(ROOT, `dist/petit-linux-${process.arch}`), []];
   }
 }
 
