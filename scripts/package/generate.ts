@@ -7,7 +7,7 @@
  * @module
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { defaultConfigFile, SYSTEM_STATE_DIR } from "../../lib/paths.ts";
 import { renderUnit, unitFileName, type Role } from "../../lib/service/unit.ts";
 import { renderBashCompletion } from "./completion.ts";
@@ -29,8 +29,7 @@ export function packagedUnit(role: Role): string {
 if (process.argv[1] === import.meta.filename) {
   const [out, version] = process.argv.slice(2);
   if (!out || !version) throw new Error("Usage: generate.ts OUT_DIR VERSION");
-  const root = resolve(import.meta.dirname, "..", "..");
-  const definitions = await commandDefinitions(root, version);
+  const definitions = await commandDefinitions(version);
   // SOURCE_DATE_EPOCH, when set, keeps the build reproducible.
   const epoch = Number(process.env.SOURCE_DATE_EPOCH);
   const date = (Number.isFinite(epoch) && epoch > 0 ? new Date(epoch * 1000) : new Date()).toISOString().slice(0, 10);

@@ -14,6 +14,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootSystemdRoot, pristineRoot, systemdRootUnavailable, type BootedRoot } from "../helpers/systemd-root.ts";
+import { ensureExecutable } from "../helpers/executable.ts";
 import { ROOT } from "../helpers/petit.ts";
 
 const skip = await systemdRootUnavailable();
@@ -92,8 +93,8 @@ describe("the Debian package in a Debian system booted with systemd", { skip, ti
   before(async () => {
     const started = Date.now();
     work = mkdtempSync(join(tmpdir(), "petit-deb-"));
-    // The package is built from this checkout: the executable when missing, then both versions (xz level 0: seconds, not a minute).
-    if (!existsSync(join(ROOT, "dist/petit-linux-x64"))) execFileSync(process.execPath, ["scripts/package/sea.mjs", "linux-x64"], { cwd: ROOT, stdio: "ignore" });
+    // The package is built from this checkout: the executable when missing or older than the sources, then both versions (xz level 0: seconds, not a minute).
+    ensureExecutable("linux-x64");
     for (const version of [VERSION, NEWER]) {
       execFileSync(process.execPath, ["scripts/package/deb.mjs", "--arch", "amd64", "--version", version, "--level", "0"], { cwd: ROOT, stdio: "ignore" });
       debs[version] = join(work, `petit_${version}_amd64.deb`);

@@ -11,7 +11,6 @@ import { renderBashCompletion } from "../../../scripts/package/completion.ts";
 import { commandDefinitions } from "../../../scripts/package/definitions.ts";
 import { packagedUnit } from "../../../scripts/package/generate.ts";
 import { renderManPage, roff } from "../../../scripts/package/man.ts";
-import { ROOT } from "../../helpers/petit.ts";
 
 /** The unit's `Key=value` lines for `key`. */
 function values(unit: string, key: string): string[] {
@@ -21,7 +20,7 @@ function values(unit: string, key: string): string[] {
 describe("the Debian package's generated files", () => {
   let definitions: Definition[];
   before(async () => {
-    definitions = await commandDefinitions(ROOT, "9.9.9");
+    definitions = await commandDefinitions("9.9.9");
   });
 
   test("packagedUnit() runs /usr/bin/petit in the system installation and waits for /etc/petit/config.toml", () => {
