@@ -6,11 +6,12 @@
  * and what generate.ts writes from petit's own code (units, man page, bash
  * completion). No network.
  *
- * Usage: node scripts/package/deb.mjs [--arch amd64|arm64 ...] [--version V] [--executable FILE] [--level 0-9]
+ * Usage: node scripts/package/deb.mjs [--arch amd64|arm64 ...] [--version V] [--executable FILE] [--level 0-9] [--out DIR]
  *   --arch        default: every arch whose executable is in dist/
  *   --version     the package version (default: package.json's); a test builds an "upgrade" with it
  *   --executable  the executable to ship instead of dist/petit-linux-<cpu> (one --arch only)
  *   --level       xz compression level (default 6, dpkg's; tests use 0 to build in seconds)
+ *   --out         folder for the .deb files and the build's scratch files (default dist/)
  * @module
  */
 import { execFileSync } from "node:child_process";
@@ -39,8 +40,10 @@ const { values } = parseArgs({
     version: { type: "string" },
     executable: { type: "string" },
     level: { type: "string", default: "6" },
+    out: { type: "string" },
   },
 });
+const out = resolve(values.out ?? join(root, "dist"));
 const version = values.version ?? JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
 if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(version)) throw new Error(`--version must be a Debian version such as "0.1.0", got "${version}"`);
 const arches = values.arch ?? Object.keys(TARGETS).filter((arch) => existsSync(executableOf(arch)));
@@ -49,7 +52,7 @@ if (!/^[0-9]$/.test(values.level)) throw new Error(`--level must be an xz level 
 if (values.executable && arches.length !== 1) throw new Error(`--executable needs exactly one --arch, got ${arches.length}`);
 
 // The man page, completion and units: the same for every arch.
-const generated = join(root, "dist", "deb", "generated");
+const generated = join(out, "deb", "generated");
 execFileSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "generate.ts"), generated, version], { cwd: root, stdio: "inherit" });
 for (const arch of arches) buildPackage(arch);
 
@@ -63,7 +66,7 @@ function buildPackage(arch) {
   const started = Date.now();
   const executable = executableOf(arch);
   if (!existsSync(executable)) throw new Error(`Cannot package ${arch}: no executable at "${executable}" (run "npm run package:sea")`);
-  const tree = join(root, "dist", "deb", arch);
+  const tree = join(out, "deb", arch);
   rmSync(tree, { recursive: true, force: true });
   const put = (path, from, mode = 0o644) => {
     const target = join(tree, path);
@@ -78,6 +81,7 @@ function buildPackage(arch) {
   put("usr/share/bash-completion/completions/petit", join(generated, "petit.bash"));
   put("usr/share/doc/petit/copyright", join(packaging, "copyright"));
   put("usr/share/doc/petit/changelog.gz", gzip(Buffer.from(changelog())));
+  put("usr/share/lintian/overrides/petit", join(packaging, "lintian-overrides"));
   // /etc/petit makes root's petit the system installation; petit writes config.toml into it (never dpkg, so upgrades keep it).
   mkdirSync(join(tree, "etc/petit"), { recursive: true, mode: 0o755 });
   mkdirSync(join(tree, "var/lib/petit"), { recursive: true, mode: 0o755 });
@@ -92,11 +96,11 @@ function buildPackage(arch) {
   put("DEBIAN/control", Buffer.from(control));
   for (const script of ["postinst", "prerm", "postrm"]) put(`DEBIAN/${script}`, join(packaging, script), 0o755);
 
-  const out = join(root, "dist", `petit_${version}_${arch}.deb`);
+  const deb = join(out, `petit_${version}_${arch}.deb`);
   // --root-owner-group: every file root:root whoever builds.
-  execFileSync("dpkg-deb", ["--root-owner-group", "-Zxz", `-z${values.level}`, "--build", tree, out], { stdio: ["ignore", "ignore", "inherit"] });
-  const mib = (statSync(out).size / 1024 / 1024).toFixed(1);
-  console.log(`built ${relative(root, out)} (${mib} MiB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  execFileSync("dpkg-deb", ["--root-owner-group", "-Zxz", `-z${values.level}`, "--build", tree, deb], { stdio: ["ignore", "ignore", "inherit"] });
+  const mib = (statSync(deb).size / 1024 / 1024).toFixed(1);
+  console.log(`built ${relative(root, deb)} (${mib} MiB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** Every file under `dir`, relative, sorted (for md5sums and the size). */

@@ -48,11 +48,7 @@ export async function systemdRootUnavailable(): Promise<string | undefined> {
 export async function pristineRoot(log: (line: string) => void = () => {}): Promise<string> {
   if (existsSync(PRISTINE)) return PRISTINE;
   const run = (program: string, args: string[]) => execa(program, args, { stdin: "ignore", env: { DEBIAN_FRONTEND: "noninteractive" }, timeout: 900_000 });
-  if ((await execa("sh", ["-c", "command -v debootstrap"], { reject: false })).exitCode !== 0) {
-    log("installing debootstrap");
-    await run("apt-get", ["update", "-qq"]);
-    await run("apt-get", ["install", "-y", "-qq", "debootstrap"]);
-  }
+  await ensureHostPrograms({ debootstrap: "debootstrap" }, log);
   // Built beside the final name, then renamed: a run killed half-way leaves no half-made cache.
   const building = mkdtempSync(`${PRISTINE}.building-`);
   try {
@@ -71,6 +67,22 @@ export async function pristineRoot(log: (line: string) => void = () => {}): Prom
 
 /** SIGRTMIN+4 on Linux (SIGRTMIN is 34): systemd powers off on it. Node knows no name for it. */
 const SIGRTMIN_PLUS_4 = 38;
+
+/**
+ * Installs with apt-get the packages of `programs` (program → package) that
+ * this machine lacks: a fresh CI machine may have neither debootstrap nor openssl.
+ */
+export async function ensureHostPrograms(programs: Record<string, string>, log: (line: string) => void = () => {}): Promise<void> {
+  const missing: string[] = [];
+  for (const [program, pkg] of Object.entries(programs)) {
+    if ((await execa("sh", ["-c", `command -v ${program}`], { reject: false })).exitCode !== 0) missing.push(pkg);
+  }
+  if (missing.length === 0) return;
+  log(`installing ${missing.join(", ")}`);
+  const options = { stdin: "ignore", env: { DEBIAN_FRONTEND: "noninteractive" }, timeout: 600_000 } as const;
+  await execa("apt-get", ["update", "-qq"], options);
+  await execa("apt-get", ["install", "-y", "-qq", ...missing], options);
+}
 
 /** What a command run in the booted system did. */
 export interface Ran {
