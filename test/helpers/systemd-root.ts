@@ -14,7 +14,7 @@
  */
 import { execa, type Options } from "execa";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Where the pristine root is kept between runs. */
@@ -109,6 +109,7 @@ export interface BootedRoot {
 
 /** Copies the pristine root and boots it; resolves once systemd reports the system running (or degraded). */
 export async function bootSystemdRoot(pristine: string, label: string): Promise<BootedRoot> {
+  removeStaleRuns();
   const dir = mkdtempSync(join(CACHE_DIR, `run-${label}-`));
   rmSync(dir, { recursive: true });
   // cp -a, not fs.cpSync: the root holds device nodes (/dev/ptmx …).
@@ -161,6 +162,27 @@ export async function bootSystemdRoot(pristine: string, label: string): Promise<
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * Deletes the copies that earlier runs left behind when they were killed
+ * before shutdown(): those older than any test's time limit that no process
+ * has as its root any more (a run whose systemd still lives is left alone).
+ */
+const STALE_AFTER_MS = 20 * 60_000;
+
+function removeStaleRuns(): void {
+  const roots = new Set<string>();
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      roots.add(readlinkSync(`/proc/${pid}/root`));
+    } catch { /* gone, or not ours to read */ }
+  }
+  for (const name of readdirSync(CACHE_DIR).filter((entry) => entry.startsWith("run-"))) {
+    const dir = join(CACHE_DIR, name);
+    // Younger ones may be another run's, still being copied (cp -a keeps the pristine mtime, not the ctime).
+    if (!roots.has(dir) && Date.now() - statSync(dir).ctimeMs > STALE_AFTER_MS) rmSync(dir, { recursive: true, force: true });
   }
 }
 
