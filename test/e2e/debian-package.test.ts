@@ -216,12 +216,11 @@ describe("the Debian package in a Debian system booted with systemd", { skip, ti
     await system.run(["apt-get", "install", "-y", `/root/petit_${NEWER}_amd64.deb`], { env: { DEBIAN_FRONTEND: "noninteractive" } });
     assert.equal((await system.run(["dpkg-query", "-W", "-f", "${Version}", "petit"])).trim(), NEWER);
     assert.equal(readFileSync(join(system.dir, "etc/petit/config.toml"), "utf8"), configBefore, "the upgrade kept config.toml as it was");
-    const restarted = await waitFor("petit-serverd restarted onto the new build", 30_000, async () => {
+    // A new petit-serverd, running the upgraded file (not the deleted old one; and past systemd's fork, before exec).
+    await waitFor("petit-serverd restarted onto the new build", 30_000, async () => {
       const pid = await mainPid("petit-server.service");
-      return pid !== 0 && pid !== serverd && pid;
+      return pid !== 0 && pid !== serverd && /\/usr\/bin\/petit$/.test((await system.exec(["readlink", `/proc/${pid}/exe`])).stdout);
     });
-    // The new petit-serverd runs the upgraded file, not the deleted old one.
-    assert.match(await system.run(["readlink", `/proc/${restarted}/exe`]), /\/usr\/bin\/petit$/);
     assert.equal(sshdPid(), sshd, "the relay's sshd, and so every open tunnel, kept running");
     assert.match(await petit(["server", "clients"]), /web/);
     const upgraded = Date.now();

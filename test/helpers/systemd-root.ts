@@ -14,7 +14,7 @@
  */
 import { execa, type Options } from "execa";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Where the pristine root is kept between runs. */
@@ -51,6 +51,8 @@ export async function pristineRoot(log: (line: string) => void = () => {}): Prom
   await ensureHostPrograms({ debootstrap: "debootstrap" }, log);
   // Built beside the final name, then renamed: a run killed half-way leaves no half-made cache.
   const building = mkdtempSync(`${PRISTINE}.building-`);
+  // mkdtemp makes it 0700; as the system's "/" that would lock every service running as another user (dbus …) out.
+  chmodSync(building, 0o755);
   try {
     log(`debootstrap bookworm into ${building}`);
     await run("debootstrap", ["--variant=minbase", "--include=systemd,systemd-sysv,dbus", "bookworm", building, MIRROR]);
