@@ -31,7 +31,11 @@ for (const stream of [process.stdout, process.stderr]) {
 /** Parses argv and runs the command; the exit code is set, not forced, so pending output drains. */
 async function main(argv: string[]): Promise<void> {
   // Only the commands argv can name are loaded: each brings its own modules, and loading all of them is slow.
-  for (const command of [...await loadCommandsFor(argv), Builtins.HelpCommand, Builtins.VersionCommand]) cli.register(command);
+  const commands = await loadCommandsFor(argv);
+  // Clipanion's -h and -v go where they always were, before `petit version`: "did you mean" lists in registration order.
+  const version = commands.findIndex((command) => command.paths?.[0]?.[0] === "version");
+  commands.splice(version < 0 ? commands.length : version, 0, Builtins.HelpCommand, Builtins.VersionCommand);
+  for (const command of commands) cli.register(command);
   const context = Cli.defaultContext;
   let command: Command;
   try {

@@ -8,10 +8,11 @@
  */
 import type { CommandClass } from "clipanion";
 
-/** A command's path (its words, as typed) and how to load its class. */
+/** A command's path (its words, as typed), how to load its class, and the commands it runs itself through `this.cli.run`. */
 interface Entry {
   path: string;
   load: () => Promise<CommandClass>;
+  runs?: string[];
 }
 
 /** Every petit command, in the order they were always registered in. */
@@ -29,7 +30,7 @@ const ENTRIES: readonly Entry[] = [
   { path: "server token rotate", load: async () => (await import("./server/token/rotate.ts")).ServerTokenRotateCommand },
   { path: "server up", load: async () => (await import("./server/up.ts")).ServerUpCommand },
   { path: "server down", load: async () => (await import("./server/down.ts")).ServerDownCommand },
-  { path: "server restart", load: async () => (await import("./server/restart.ts")).ServerRestartCommand },
+  { path: "server restart", load: async () => (await import("./server/restart.ts")).ServerRestartCommand, runs: ["server up"] },
   { path: "server clients", load: async () => (await import("./server/clients.ts")).ServerClientsCommand },
   { path: "server revoke", load: async () => (await import("./server/revoke.ts")).ServerRevokeCommand },
   { path: "server access", load: async () => (await import("./server/access.ts")).ServerAccessCommand },
@@ -50,9 +51,9 @@ const VERSION_FLAGS = new Set(["--version", "-v"]);
 
 /**
  * Returns the paths of the commands `argv` can name: those whose words agree
- * with its leading words (those before the first option). When none does
- * (a typo, `--help`), all of them, so help and "did you mean" see every
- * command; none for a bare `--version`.
+ * with its leading words (those before the first option), and those these
+ * run themselves. When none does (a typo, `--help`), all of them, so help
+ * and "did you mean" see every command; none for a bare `--version`.
  * @example commandPathsFor(["server", "token", "list", "--json"]) // ["server token", "server token list"]
  */
 export function commandPathsFor(argv: readonly string[]): string[] {
@@ -61,8 +62,10 @@ export function commandPathsFor(argv: readonly string[]): string[] {
   const words = end < 0 ? argv : argv.slice(0, end);
   const paths = ENTRIES.map((entry) => entry.path);
   if (words.length === 0) return paths;
-  const named = paths.filter((path) => path.split(" ").every((word, i) => i >= words.length || word === words[i]));
-  return named.length > 0 ? named : paths;
+  const named = ENTRIES.filter((entry) => entry.path.split(" ").every((word, i) => i >= words.length || word === words[i]));
+  if (named.length === 0) return paths;
+  const needed = new Set(named.flatMap((entry) => [entry.path, ...(entry.runs ?? [])]));
+  return paths.filter((path) => needed.has(path));
 }
 
 /** Loads the command classes `argv` can name (see commandPathsFor). */

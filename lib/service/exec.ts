@@ -9,9 +9,9 @@ import { selfCommand } from "../daemon/self.ts";
 const MODULE_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader"]);
 
 /**
- * Returns the argv that runs `petit <args>` as selfCommand() finds it
- * (node on the bundle, node through tsx, or Deno), and the folder to start
- * in when that argv names a module relative to the current one.
+ * Returns the argv that runs `petit <args>` as selfCommand() finds it (the
+ * single executable, node on the bundle, node through tsx, or Deno), and the
+ * folder to start in when that argv names a module relative to the current one.
  * @example serviceCommand(["up", "--foreground"]) // { argv: ["/usr/bin/node", "/opt/petit/dist/petit.mjs", "up", "--foreground"] }
  */
 export function serviceCommand(

@@ -103,6 +103,23 @@ function strip(file, target, log) {
   return true;
 }
 
+/**
+ * Injects `blob` into `file` with postject, less the warnings its ELF library
+ * prints about node's note sections (harmless: nine of them at each build).
+ */
+async function injectQuietly(file, blob) {
+  const { inject } = require("postject");
+  const warn = console.warn;
+  console.warn = (...args) => {
+    if (!/^warning: Can't find string offset for section name/.test(String(args[0]))) warn(...args);
+  };
+  try {
+    await inject(file, RESOURCE, blob, { sentinelFuse: SENTINEL_FUSE });
+  } finally {
+    console.warn = warn;
+  }
+}
+
 /** Builds dist/petit-<target> from `main` (files made on the way go to `work`); returns its path, whether it has a code cache and is stripped. */
 export async function buildExecutable(work, target, main, log) {
   const node = ensureRuntime(target, log);
@@ -120,8 +137,7 @@ export async function buildExecutable(work, target, main, log) {
     copyFileSync(node, partial);
     chmodSync(partial, 0o755);
     stripped = strip(partial, target, log);
-    const { inject } = require("postject");
-    await inject(partial, RESOURCE, readFileSync(blob), { sentinelFuse: SENTINEL_FUSE });
+    await injectQuietly(partial, readFileSync(blob));
     renameSync(partial, out);
   } finally {
     rmSync(partial, { force: true });
