@@ -4,17 +4,17 @@
  * @module
  */
 import { Command, Option, UsageError } from "clipanion";
-import { configPath, ConfigError, readConfig } from "../config/file.ts";
+import { ConfigError, readConfig } from "../config/file.ts";
 import { checkTrusted, TrustError } from "../config/file-trust.ts";
 import { filesBeforeConfig, filesOfConfig } from "../config/trusted-files.ts";
 import type { ClientConfig, PetitConfig, ServerConfig } from "../config/schema.ts";
 import { callDaemon, ControlError, type CallOptions } from "../daemon/control-client.ts";
-import { clientPaths, petitHome, serverPaths } from "../paths.ts";
+import { clientPaths, defaultConfigFile, petitHome, serverPaths } from "../paths.ts";
 
 /** Base class: `--config` and the PETIT_HOME layout. */
 export abstract class PetitCommand extends Command {
   configOption = Option.String("--config", {
-    description: "Config file to use instead of $PETIT_HOME/config.toml",
+    description: "Config file to use instead of $PETIT_HOME/config.toml (/etc/petit/config.toml for root's petit of the Debian package)",
     env: "PETIT_CONFIG",
   });
 
@@ -39,7 +39,7 @@ export abstract class PetitCommand extends Command {
   }
 
   get configFile(): string {
-    return configPath(this.home, this.configOption);
+    return this.configOption ?? defaultConfigFile();
   }
 
   get serverPaths() {

@@ -6,6 +6,9 @@ import { defaultUnitDir } from "../service/systemd.ts";
 import { unitFileName } from "../service/unit.ts";
 import { PetitCommand } from "./base.ts";
 
+/** Where packages install their units (systemd's vendor folders). */
+const PACKAGE_UNIT_DIRS = ["/lib/systemd/system", "/usr/lib/systemd/system"];
+
 /** `petit logs`: the last lines of the client's or the relay's log, and following it. */
 export class LogsCommand extends PetitCommand {
   static override paths = [["logs"]];
@@ -31,7 +34,9 @@ export class LogsCommand extends PetitCommand {
     }
     const file = this.server ? this.serverPaths.daemonLog : this.clientPaths.daemonLog;
     const unit = unitFileName(this.server ? "server" : "client");
-    const inUnit = (["system", "user"] as const).find((scope) => existsSync(join(defaultUnitDir(scope), unit)));
+    // The Debian package ships its units in /lib/systemd/system; "petit service install" writes them to defaultUnitDir().
+    const packaged = PACKAGE_UNIT_DIRS.some((dir) => existsSync(join(dir, unit)));
+    const inUnit = packaged ? "system" : (["system", "user"] as const).find((scope) => existsSync(join(defaultUnitDir(scope), unit)));
     if (inUnit) this.err(`(${unit} is installed: under systemd the log is in the journal: journalctl${inUnit === "user" ? " --user" : ""} -u ${unit})`);
     let end = 0;
     if (existsSync(file)) {

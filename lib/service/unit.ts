@@ -21,6 +21,12 @@ export interface UnitOptions {
   command: string[];
   /** Folder to start in, when `command` names a module relative to it (`node --import tsx`). */
   workingDirectory?: string;
+  /**
+   * Set for the units the Debian package ships: the config file the unit
+   * waits for (ConditionPathExists=), so it never starts before
+   * "petit server init" or "petit register" wrote it.
+   */
+  packagedFor?: string;
 }
 
 /** Returns the unit's file name: "petit.service" or "petit-server.service". */
@@ -37,8 +43,8 @@ const HOME_FOLDERS = ["/home", "/root", "/run/user"];
  * @example renderUnit({ role: "client", scope: "system", home: "/root/.petit", command: ["/usr/bin/node", "/opt/petit/dist/petit.mjs", "up", "--foreground"] })
  */
 export function renderUnit(options: UnitOptions): string {
-  const { role, scope, home, command, workingDirectory } = options;
-  for (const value of [home, ...command, workingDirectory ?? ""]) {
+  const { role, scope, home, command, workingDirectory, packagedFor } = options;
+  for (const value of [home, ...command, workingDirectory ?? "", packagedFor ?? ""]) {
     // deno-lint-ignore no-control-regex
     if (/[\x00-\x1f\x7f]/.test(value)) throw new Error(`Cannot write ${JSON.stringify(value)} into a systemd unit: it holds a control character`);
   }
@@ -47,13 +53,21 @@ export function renderUnit(options: UnitOptions): string {
   const name = unitFileName(role);
   const systemctl = scope === "user" ? "systemctl --user" : "systemctl";
   const lines = [
-    `# ${name}: written by "petit service install"; "petit service uninstall" removes it.`,
+    packagedFor
+      ? `# ${name}: shipped by the petit Debian package; override it with "systemctl edit ${name}".`
+      : `# ${name}: written by "petit service install"; "petit service uninstall" removes it.`,
     `# Runs ${server ? "petit-serverd (API, proxy, control port) and its sshd" : "petit-clientd"} in the foreground:`,
     `# its log goes to the journal (journalctl${scope === "user" ? " --user" : ""} -u ${name}).`,
     "[Unit]",
     `Description=${server ? "petit relay (petit-serverd and its sshd)" : "petit tunnel client (petit-clientd)"}`,
+    // The package ships the man page; a checkout has none.
+    ...(packagedFor ? ["Documentation=man:petit(1)"] : []),
     // A user manager has no network-online.target to wait for.
     ...(scope === "system" ? ["After=network-online.target", "Wants=network-online.target"] : []),
+    ...(packagedFor ? [
+      `# Not before the installation is configured ("petit ${server ? "server init" : "register"}" writes the file).`,
+      `ConditionPathExists=${quote(packagedFor, false)}`,
+    ] : []),
     "# Never stop restarting: the daemon retries its own work forever and logs why; systemd steps in only when it dies.",
     "StartLimitIntervalSec=0",
     "",
