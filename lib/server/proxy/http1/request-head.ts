@@ -97,7 +97,8 @@ function readVersion(buf: Buffer, pos: number): 0 | 1 {
   if (major < 0 || major > 9 || buf[pos + 6] !== 46 || minor < 0 || minor > 9) {
     throw new HeadError(400, "HPE_INVALID_VERSION", 'the version must be "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3)');
   }
-  if (major !== 1 || minor > 1) throw new HeadError(505, "HPE_INVALID_VERSION", "petit serves HTTP/1.0 and HTTP/1.1 only");
+  // 400 rather than 505: a version petit does not serve is the visitor's error, and every refusal of a head is a 4xx.
+  if (major !== 1 || minor > 1) throw new HeadError(400, "HPE_INVALID_VERSION", "petit serves HTTP/1.0 and HTTP/1.1 only (RFC 9112 §2.3)");
   return minor as 0 | 1;
 }
 
