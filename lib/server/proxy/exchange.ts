@@ -159,6 +159,12 @@ export class Exchange implements TunnelUser {
 
   onTunnelData(tunnel: Tunnel, chunk: Buffer): void {
     if (tunnel !== this.tunnel) return;
+    this.#read(tunnel, chunk);
+    // The chunk lives in the tunnel's read buffer: a write the visitor's socket queued still points into it.
+    if (tunnel.partial !== undefined || this.visitor.writableLength > 0) tunnel.retained = true;
+  }
+
+  #read(tunnel: Tunnel, chunk: Buffer): void {
     if (this.#started) return this.#body(chunk, 0);
     const buf = tunnel.partial ? Buffer.concat([tunnel.partial, chunk]) : chunk;
     tunnel.partial = undefined;
@@ -170,7 +176,7 @@ export class Exchange implements TunnelUser {
       } catch (error) {
         return this.#fail(502, `petit: tunnel ${this.#r.routeId} sent a malformed answer (${(error as Error).message})`, true);
       }
-      if (end < 0) return void (tunnel.partial = buf.subarray(pos));
+      if (end < 0) return void (tunnel.partial = Buffer.from(buf.subarray(pos)));
       const status = tunnel.head.status;
       if (status === 101) {
         if (!this.#r.upgrade) return this.#fail(502, `petit: tunnel ${this.#r.routeId} answered 101 to a request for no upgrade`, true);

@@ -14,6 +14,9 @@ export const POOL_CONNECTIONS = 128;
 /** An idle connection is closed after this long (services close theirs after 5 s, node's default). */
 export const IDLE_MS = 4_000;
 
+/** Bytes read from a tunnel at once, into a buffer reused from read to read while nothing holds on to it. */
+const READ_BYTES = 64 * 1024;
+
 /** Whoever is using a tunnel connection now: told of its bytes, its end and its drain. */
 export interface TunnelUser {
   onTunnelData(tunnel: Tunnel, chunk: Buffer): void;
@@ -31,14 +34,35 @@ export class Tunnel {
   readonly chunks = new ChunkScanner();
   /** The bytes of a response head that came in pieces. */
   partial: Buffer | undefined;
+  /**
+   * Set by the user when it still holds on to the last chunk (a write the
+   * visitor's socket queued, a partial head): the next read then goes to a
+   * fresh buffer instead of overwriting it.
+   */
+  retained = false;
+  #buffer: Buffer | undefined;
   #ended = false;
+  readonly socket: Socket;
 
-  constructor(readonly socket: Socket) {
-    socket.on("data", (chunk: Buffer) => (this.user ? this.user.onTunnelData(this, chunk) : socket.destroy()));
+  /** Connects to 127.0.0.1:`port`; `pooled` connections read into a reused buffer (no stream, no allocation per read). */
+  constructor(port: number, pooled: boolean) {
+    const onData = (chunk: Buffer) => (this.user ? this.user.onTunnelData(this, chunk) : this.socket.destroy());
+    const socket = pooled
+      ? connect({ host: "127.0.0.1", port, noDelay: true, onread: { buffer: () => this.#nextBuffer(), callback: (n, buf) => { onData((buf as Buffer).subarray(0, n)); return true; } } })
+      : connect({ host: "127.0.0.1", port, noDelay: true }).on("data", onData);
+    this.socket = socket;
     socket.on("drain", () => this.user?.onTunnelDrain());
     socket.on("error", (error: NodeJS.ErrnoException) => this.#end(error));
     socket.on("end", () => this.#end(undefined));
     socket.on("close", () => this.#end(undefined));
+  }
+
+  #nextBuffer(): Buffer {
+    if (this.#buffer === undefined || this.retained) {
+      this.#buffer = Buffer.allocUnsafe(READ_BYTES);
+      this.retained = false;
+    }
+    return this.#buffer;
   }
 
   #end(error: NodeJS.ErrnoException | undefined): void {
@@ -64,9 +88,13 @@ export class Tunnel {
   }
 }
 
-/** Opens a connection to 127.0.0.1:`port` (writes may start before it is connected). */
+/**
+ * Opens a connection to 127.0.0.1:`port` (writes may start before it is
+ * connected) outside any pool, for an Upgrade: after a 101 it becomes a
+ * stream piped to the visitor.
+ */
 export function openTunnel(port: number): Tunnel {
-  return new Tunnel(connect({ host: "127.0.0.1", port, noDelay: true }));
+  return new Tunnel(port, false);
 }
 
 /** The idle connections of one tunnel, and the requests waiting for one. */
@@ -125,6 +153,6 @@ export class TunnelPool {
   }
 
   #create(): Tunnel {
-    return openTunnel(this.port);
+    return new Tunnel(this.port, true);
   }
 }
