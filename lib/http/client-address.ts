@@ -32,8 +32,9 @@ export function plainAddress(address: string): string {
 
 /** Tells whether `address` is in `list` (false for no list and for anything not an IP address). */
 export function inList(list: BlockList | undefined, address: string): boolean {
+  if (list === undefined) return false;
   const family = isIP(address);
-  return list !== undefined && family !== 0 && list.check(address, family === 6 ? "ipv6" : "ipv4");
+  return family !== 0 && list.check(address, family === 6 ? "ipv6" : "ipv4");
 }
 
 /**

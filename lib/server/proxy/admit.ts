@@ -15,13 +15,29 @@ import type { Refusal } from "./visitor-auth.ts";
  * Host header never gets here: the head parser refuses it.)
  */
 export function admit(req: ProxyRequest, options: ProxyOptions, host: string | undefined): Route | Refusal {
-  const label = labelFromHost(host, options.domain);
+  const label = host === undefined ? undefined : cachedLabel(host, options.domain);
   const route = label === undefined ? undefined : options.resolve(label);
   if (!route) return { status: 404, reason: `no tunnel for host "${(host ?? "").slice(0, 200)}" on this relay` };
   // The visitor, not a load balancer in front: lockouts and allow_from are about who sent the request.
   const refusal = options.gate.check(route.access, req.headers, clientAddress(req, options.trustedProxies));
   if (refusal) options.metrics?.refused(refusal.status);
   return refusal ?? route;
+}
+
+/** Labels of recent Host values, by domain: visitors send the same few hosts again and again. */
+const byDomain = new Map<string, Map<string, string | undefined>>();
+/** The most Host values remembered per domain; the memory starts over beyond. */
+const MAX_LABELS = 1_024;
+
+function cachedLabel(host: string, domain: string): string | undefined {
+  let labels = byDomain.get(domain);
+  if (!labels) byDomain.set(domain, (labels = new Map()));
+  const known = labels.get(host);
+  if (known !== undefined || labels.has(host)) return known;
+  if (labels.size >= MAX_LABELS) labels.clear();
+  const label = labelFromHost(host, domain);
+  labels.set(host, label);
+  return label;
 }
 
 /** Says why a connection to a tunnel failed, to follow "tunnel <id>" in a 502 refusal. */

@@ -27,3 +27,28 @@ export function stalledReason(pace: BodyPace): string {
     ? `petit: the request body sent nothing for ${seconds} s (server.body_timeout)`
     : `petit: the request body arrived slower than ${pace.minRate} bytes/s over ${seconds} s (server.body_timeout, server.body_min_rate)`;
 }
+
+/** Watches one body's pace, window by window (checked by the proxy's sweeper). */
+export class PaceWatch {
+  received = 0;
+  /** The tunnel is not taking bytes (a slow service): the visitor is not the one to blame then. */
+  held = false;
+  #mark = 0;
+  #end = 0;
+
+  /** Starts watching at `now`. */
+  start(now: number, pace: BodyPace): void {
+    this.received = this.#mark = 0;
+    this.held = false;
+    this.#end = now + pace.timeoutMs;
+  }
+
+  /** Tells whether the window that ended by `now` brought fewer than `needed` bytes; starts the next window otherwise. */
+  stalled(now: number, pace: BodyPace, needed: number): boolean {
+    if (now < this.#end) return false;
+    if (!this.held && this.received - this.#mark < needed) return true;
+    this.#mark = this.received;
+    this.#end = now + pace.timeoutMs;
+    return false;
+  }
+}

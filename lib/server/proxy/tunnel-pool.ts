@@ -6,7 +6,6 @@
  * @module
  */
 import { connect, type Socket } from "node:net";
-import { ChunkScanner } from "./http1/chunked.ts";
 import { ResponseHead } from "./http1/response-head.ts";
 
 /** Connections the proxy opens to one tunnel at most (each one an SSH channel). */
@@ -31,7 +30,6 @@ export class Tunnel {
   served = 0;
   idleSince = 0;
   readonly head = new ResponseHead();
-  readonly chunks = new ChunkScanner();
   /** The bytes of a response head that came in pieces. */
   partial: Buffer | undefined;
   /**
