@@ -12,17 +12,16 @@ import { clientAddress } from "../../http/client-address.ts";
 import { admit } from "./admit.ts";
 import { malformedAnswer, textAnswer } from "./answers.ts";
 import { poolFor, type ProxyContext } from "./context.ts";
-import { Exchange, type ExchangeOwner } from "./exchange.ts";
+import { Exchange, type ExchangeOwner, type ExchangeRequest } from "./exchange.ts";
 import { writeRequestHead } from "./forward-head.ts";
 import { HeadError } from "./http1/head-error.ts";
 import { parseRequestHead, RequestHead } from "./http1/request-head.ts";
 import { joinSockets } from "./pipe.ts";
 import { connectThroughTunnel } from "./raw.ts";
 import { readRequest } from "./read-request.ts";
+import { RequestSlot } from "./request-slot.ts";
 import { toOriginForm } from "./request-target.ts";
 import { openTunnel, type Tunnel } from "./tunnel-pool.ts";
-import type { ClientCounters } from "../metrics/metrics.ts";
-import type { ProxyRequest } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
 /** How long a whole request head may take to arrive, and a keep-alive connection may idle (node's defaults: 20 s, 60 s here). */
@@ -43,15 +42,12 @@ export class Visitor implements ExchangeOwner {
   #peerEnded = false;
   readonly #head = new RequestHead();
   readonly #exchange: Exchange;
-  // The request in hand.
-  #req: ProxyRequest | undefined;
-  #started = 0;
-  #shareKey: string | undefined;
-  #counters: ClientCounters | undefined;
+  readonly #slot: RequestSlot;
   #routeId = 0;
 
   constructor(readonly socket: Socket, private readonly context: ProxyContext, private readonly onClosed: (v: Visitor) => void) {
     this.#exchange = new Exchange(socket, context, this);
+    this.#slot = new RequestSlot(context);
     socket.on("data", this.#onData);
     socket.on("drain", () => this.#exchange.onVisitorDrain());
     socket.on("error", () => socket.destroy());
@@ -100,8 +96,7 @@ export class Visitor implements ExchangeOwner {
       this.#toPipe();
       return connectThroughTunnel(req, this.socket, this.#takePending(), options);
     }
-    this.#req = req;
-    this.#started = this.context.timed ? performance.now() : 0;
+    this.#slot.open(req);
     const { framing } = head;
     const hasBody = framing.chunked || framing.contentLength > 0;
     const upgrade = framing.upgrade && req.headers.upgrade !== undefined;
@@ -114,28 +109,19 @@ export class Visitor implements ExchangeOwner {
     this.#state = State.Busy;
     this.#deadline = 0;
     this.#routeId = route.id;
-    const request = {
-      pool: upgrade ? undefined : poolFor(this.context, route.port), routeId: route.id, counters: undefined as ClientCounters | undefined,
+    const request: ExchangeRequest = {
+      pool: upgrade ? undefined : poolFor(this.context, route.port), routeId: route.id, counters: undefined,
       isHead: req.method === "HEAD", upgrade, minor: head.minor, close: framing.close || head.minor === 0 || this.#peerEnded,
     };
     if (upgrade) return void this.#begin(openTunnel(route.port), request, out);
-    if (options.metrics) {
-      this.#counters = request.counters = options.metrics.client(route.id);
-      this.#counters.requests++;
-      this.#counters.active++;
-    }
-    const key = `${route.port} ${clientAddress(req, options.trustedProxies)}`;
-    const wait = this.context.shares.acquire(key);
-    const take = () => {
-      this.#shareKey = key;
-      if (this.#state === State.Closed) return this.#endRequest(502);
+    request.counters = this.#slot.count(route.id);
+    this.#slot.share(`${route.port} ${clientAddress(req, options.trustedProxies)}`, () => {
+      if (this.#state === State.Closed) return this.#slot.close(502);
       request.pool!.acquire((tunnel) => this.#begin(tunnel, request, out));
-    };
-    if (wait) void wait.then(take);
-    else take();
+    });
   }
 
-  #begin(tunnel: Tunnel, request: Parameters<Exchange["begin"]>[1], out: Buffer): void {
+  #begin(tunnel: Tunnel, request: ExchangeRequest, out: Buffer): void {
     if (this.#state === State.Closed) return request.pool ? request.pool.release(tunnel, true) : void tunnel.socket.destroy();
     const buf = this.#pending ?? Buffer.alloc(0);
     if (this.socket.isPaused()) this.socket.resume();
@@ -146,13 +132,13 @@ export class Visitor implements ExchangeOwner {
   #refuse(refusal: Refusal, close: boolean): void {
     const closing = close || this.#head.framing.close || this.#head.minor === 0 || this.#peerEnded;
     const answer = textAnswer(refusal.status, `petit: ${refusal.reason}`, refusal.headers, closing);
-    this.#endRequest(refusal.status);
+    this.#slot.close(refusal.status);
     if (closing) return this.#close(answer);
     this.socket.write(answer);
   }
 
   finished(status: number, close: boolean): void {
-    this.#endRequest(status);
+    this.#slot.close(status);
     if (this.#state !== State.Busy) return;
     if (close || this.#peerEnded) return this.#close("");
     this.#state = State.Head;
@@ -161,7 +147,7 @@ export class Visitor implements ExchangeOwner {
   }
 
   upgraded(tunnel: Socket, rest: Buffer): void {
-    this.#endRequest(101);
+    this.#slot.close(101);
     this.#toPipe();
     tunnel.setNoDelay(true);
     if (rest.length) this.socket.write(rest);
@@ -170,20 +156,6 @@ export class Visitor implements ExchangeOwner {
     if (pending.length) tunnel.write(pending);
     countPipe(this.context.options.metrics, this.#routeId, tunnel);
     joinSockets(this.socket, tunnel);
-  }
-
-  #endRequest(status: number): void {
-    const req = this.#req;
-    if (!req) return;
-    this.#req = undefined;
-    if (this.#shareKey !== undefined) this.context.shares.release(this.#shareKey);
-    this.#shareKey = undefined;
-    if (this.#counters) this.#counters.active--;
-    this.#counters = undefined;
-    if (!this.context.timed || status === 101) return;
-    const ms = performance.now() - this.#started;
-    this.context.options.metrics?.answered(status, ms);
-    this.context.options.onAnswered?.(req, status, ms);
   }
 
   #takePending(): Buffer {
@@ -216,7 +188,7 @@ export class Visitor implements ExchangeOwner {
     this.#state = State.Closed;
     if (wasBusy) {
       this.#exchange.abort();
-      this.#endRequest(502);
+      this.#slot.close(502);
     }
     this.onClosed(this);
   }
