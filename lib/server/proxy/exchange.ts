@@ -14,7 +14,6 @@ import { textAnswer } from "./answers.ts";
 import { PaceWatch, stalledReason } from "./body.ts";
 import type { ProxyContext } from "./context.ts";
 import { BodyFraming, Delimit } from "./http1/body-framing.ts";
-import type { Framing } from "./http1/framing.ts";
 import type { Tunnel, TunnelPool, TunnelUser } from "./tunnel-pool.ts";
 
 /** The visitor's side of an exchange: told when it is over, or when a 101 made it a byte pipe. */
@@ -35,6 +34,9 @@ export interface ExchangeRequest {
   /** The visitor's HTTP minor version, and whether it asked to close after this request. */
   minor: number;
   close: boolean;
+  /** The request body's framing, as its head said. */
+  chunked: boolean;
+  contentLength: number;
 }
 
 /** The exchanges of one visitor connection, one at a time. */
@@ -64,13 +66,13 @@ export class Exchange implements TunnelUser {
    * where the request ended in `buf` (bytes after it are the visitor's next
    * request), or -1 while the body goes on (feed() takes the rest).
    */
-  begin(tunnel: Tunnel, request: ExchangeRequest, head: Buffer, framing: Framing, buf: Buffer, at: number): number {
+  begin(tunnel: Tunnel, request: ExchangeRequest, head: Buffer, buf: Buffer, at: number): number {
     this.r = request;
     this.#head = head;
     this.#retried = false;
     this.#answer.reset();
-    if (framing.chunked) this.body.start(Delimit.Chunked);
-    else this.body.start(Delimit.Length, Math.max(0, framing.contentLength));
+    if (request.chunked) this.body.start(Delimit.Chunked);
+    else this.body.start(Delimit.Length, Math.max(0, request.contentLength));
     this.#attach(tunnel);
     if (this.body.done) {
       tunnel.socket.write(head);

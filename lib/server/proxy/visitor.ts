@@ -15,7 +15,7 @@ import { poolFor, type ProxyContext } from "./context.ts";
 import { Exchange, type ExchangeOwner, type ExchangeRequest } from "./exchange.ts";
 import { writeRequestHead } from "./forward-head.ts";
 import { HeadError } from "./http1/head-error.ts";
-import { parseRequestHead, RequestHead } from "./http1/request-head.ts";
+import { parseRequestHead } from "./http1/request-head.ts";
 import { joinSockets } from "./pipe.ts";
 import { connectThroughTunnel } from "./raw.ts";
 import { readRequest } from "./read-request.ts";
@@ -40,7 +40,6 @@ export class Visitor implements ExchangeOwner {
   #pending: Buffer | undefined;
   #deadline = Date.now() + HEAD_TIMEOUT_MS;
   #peerEnded = false;
-  readonly #head = new RequestHead();
   readonly #exchange: Exchange;
   readonly #slot: RequestSlot;
   #routeId = 0;
@@ -76,7 +75,7 @@ export class Visitor implements ExchangeOwner {
       const buf = this.#pending;
       let end: number;
       try {
-        end = parseRequestHead(buf, 0, buf.length, this.#head);
+        end = parseRequestHead(buf, 0, buf.length, this.context.head);
       } catch (error) {
         if (!(error instanceof HeadError)) throw error;
         return this.#close(malformedAnswer(error));
@@ -89,7 +88,7 @@ export class Visitor implements ExchangeOwner {
   }
 
   #onHead(buf: Buffer): void {
-    const head = this.#head;
+    const head = this.context.head;
     const { options } = this.context;
     const req = readRequest(buf, head, this.socket);
     if (req.method === "CONNECT") {
@@ -103,7 +102,7 @@ export class Visitor implements ExchangeOwner {
     const refused = toOriginForm(req)
       ?? (upgrade && hasBody ? { status: 400, reason: "an Upgrade request must not carry a body" } : undefined);
     const route = refused ?? admit(req, options, req.headers.host);
-    if ("reason" in route) return this.#refuse(route, hasBody || upgrade);
+    if ("reason" in route) return this.#refuse(route, hasBody || upgrade || framing.close || head.minor === 0);
     const out = writeRequestHead(this.context.writer, buf, head, req, options, upgrade);
     if (hasBody && head.minor === 1 && req.headers.expect?.toLowerCase() === "100-continue") this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
     this.#state = State.Busy;
@@ -112,6 +111,7 @@ export class Visitor implements ExchangeOwner {
     const request: ExchangeRequest = {
       pool: upgrade ? undefined : poolFor(this.context, route.port), routeId: route.id, counters: undefined,
       isHead: req.method === "HEAD", upgrade, minor: head.minor, close: framing.close || head.minor === 0 || this.#peerEnded,
+      chunked: framing.chunked, contentLength: framing.contentLength,
     };
     if (upgrade) return void this.#begin(openTunnel(route.port), request, out);
     request.counters = this.#slot.count(route.id);
@@ -125,12 +125,12 @@ export class Visitor implements ExchangeOwner {
     if (this.#state === State.Closed) return request.pool ? request.pool.release(tunnel, true) : void tunnel.socket.destroy();
     const buf = this.#pending ?? Buffer.alloc(0);
     if (this.socket.isPaused()) this.socket.resume();
-    const end = this.#exchange.begin(tunnel, request, out, this.#head.framing, buf, 0);
+    const end = this.#exchange.begin(tunnel, request, out, buf, 0);
     this.#pending = end >= 0 && end < buf.length ? buf.subarray(end) : undefined;
   }
 
   #refuse(refusal: Refusal, close: boolean): void {
-    const closing = close || this.#head.framing.close || this.#head.minor === 0 || this.#peerEnded;
+    const closing = close || this.#peerEnded;
     const answer = textAnswer(refusal.status, `petit: ${refusal.reason}`, refusal.headers, closing);
     this.#slot.close(refusal.status);
     if (closing) return this.#close(answer);
