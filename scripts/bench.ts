@@ -2,14 +2,17 @@
  * `npm run bench`: petit's Host-header proxy measured side by side, in one
  * run and with the same load generator, against the bare tunnel it sits in
  * front of (the relay end 127.0.0.1:P of the very same `ssh -R`), nginx
- * routing by Host to that tunnel port, and the origin direct. Also times
- * `petit up` → first proxied 200 and `petit status`. Everything runs on
- * loopback and is stopped at the end, also on Ctrl-C or a failure.
+ * routing by Host to that tunnel port, and the origin direct; then both
+ * proxies again over HTTPS (petit's proxy with `tls` in a process of its
+ * own, see bench/tls.ts). Also measures RSS per idle keep-alive connection
+ * (5,000 of them), and times `petit up` → first proxied 200 and `petit
+ * status`. Everything runs on loopback and is stopped at the end, also on
+ * Ctrl-C or a failure.
  *
  * Settings (environment): BENCH_SECONDS per load run (8), BENCH_ROUNDS (3;
  * targets interleaved, medians reported), BENCH_CONNECTIONS (32),
- * BENCH_BULK_MIB (256, one download per target per round), BENCH_UP_CYCLES (5),
- * BENCH_STATUS_RUNS (10). `npm run bench -- --cpu-prof` instead profiles
+ * BENCH_BULK_MIB (256, one download and one upload per target per round),
+ * BENCH_IDLE (5000 idle connections), BENCH_UP_CYCLES (5), BENCH_STATUS_RUNS (10). `npm run bench -- --cpu-prof` instead profiles
  * petit-serverd under the small-request load (see scripts/bench/profile.ts).
  *
  * Results: printed, and written to bench-results.json at the repository root (git-ignored).
@@ -25,13 +28,15 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { cleanupAll, cleanupOnSignals, cleanupStarted } from "./bench/cleanup.ts";
 import { loadLine, type Roles } from "./bench/cpu.ts";
+import { measureIdle, rssKiB, type IdleMemory } from "./bench/idle.ts";
 import { startNginx } from "./bench/nginx.ts";
 import { startOrigin } from "./bench/origin.ts";
-import { ensureBundle, startPetit } from "./bench/petit.ts";
+import { DOMAIN, ensureBundle, startPetit } from "./bench/petit.ts";
 import { profileProxy } from "./bench/profile.ts";
 import { checkTargets, renderChecks, renderCpu, renderTable, summarize } from "./bench/report.ts";
 import { runRounds, type Target } from "./bench/rounds.ts";
 import { median, statusTimes, upToFirst200 } from "./bench/timing.ts";
+import { makeCert, startTlsProxy } from "./bench/tls.ts";
 import { ensureProgram, has } from "./bench/tools.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -42,7 +47,7 @@ const setting = (name: string, fallback: number) => {
 };
 const settings = {
   seconds: setting("BENCH_SECONDS", 8), rounds: setting("BENCH_ROUNDS", 3), connections: setting("BENCH_CONNECTIONS", 32),
-  bulkMiB: setting("BENCH_BULK_MIB", 256), upCycles: setting("BENCH_UP_CYCLES", 5), statusRuns: setting("BENCH_STATUS_RUNS", 10),
+  bulkMiB: setting("BENCH_BULK_MIB", 256), idle: setting("BENCH_IDLE", 5_000), upCycles: setting("BENCH_UP_CYCLES", 5), statusRuns: setting("BENCH_STATUS_RUNS", 10),
   // Far above what 2 cores serve in BENCH_SECONDS; only a runaway loop would reach it.
   maxRequests: 5_000_000,
 };
@@ -63,30 +68,45 @@ async function main(): Promise<void> {
   }
   log("starting a petit relay and client (bundled CLI)…");
   const petit = await startPetit({ bundle, originPort: origin.port });
-  const nginx = haveNginx ? await startNginx({ host: petit.headers.host, tunnelPort: petit.tunnelPort }) : undefined;
+  const cert = makeCert(petit.headers.host);
+  const nginx = haveNginx ? await startNginx({ host: petit.headers.host, tunnelPort: petit.tunnelPort, tls: cert }) : undefined;
   if (!nginx) log("nginx is not installed: its row is left out");
+  const tlsProxy = await startTlsProxy({
+    id: Number(petit.headers.host.split(".")[0]), tunnelPort: petit.tunnelPort, token: petit.headers["x-petit-token"], domain: DOMAIN, cert,
+  });
 
   const targets: Target[] = [
     { key: "direct", label: "direct origin", url: `http://127.0.0.1:${origin.port}` },
     { key: "bare", label: "bare tunnel", url: `http://127.0.0.1:${petit.tunnelPort}` },
     ...(nginx ? [{ key: "nginx", label: "nginx → tunnel", url: `http://127.0.0.1:${nginx.port}` } satisfies Target] : []),
     { key: "petit", label: "petit proxy", url: `http://127.0.0.1:${petit.httpPort}` },
+    ...(nginx ? [{ key: "nginx-tls", label: "nginx HTTPS", url: `https://127.0.0.1:${nginx.tlsPort}` } satisfies Target] : []),
+    { key: "petit-tls", label: "petit HTTPS", url: `https://127.0.0.1:${tlsProxy.port}` },
   ];
+  // The HTTPS proxy is petit's proxy too: its CPU is counted with petit-serverd's (each runs while the other idles).
   const roles: Roles = {
     origin: () => [origin.pid], ssh: () => petit.pids().ssh, sshd: () => petit.pids().sshd,
-    serverd: () => petit.pids().serverd, nginx: () => nginx?.pids() ?? [],
+    serverd: () => [...petit.pids().serverd, tlsProxy.pid], nginx: () => nginx?.pids() ?? [],
   };
+  const rssAtStart = rssKiB(petit.pids().serverd);
   log(`load: ${tool}, ${settings.connections} connections, ${settings.seconds} s a run, ${settings.rounds} rounds; bulk: ${bulkTool}, ${settings.bulkMiB} MiB`);
   const runs = await runRounds(targets, {
     ...settings, bulkBytes: settings.bulkMiB * 1024 * 1024, headers: petit.headers, tool, bulkTool, roles, log,
   });
+
+  const rssAfterLoad = rssKiB(petit.pids().serverd);
+  log(`opening ${settings.idle} idle keep-alive connections to petit${nginx ? " and to nginx" : ""}…`);
+  const idle: Record<string, IdleMemory> = {
+    petit: await measureIdle({ port: petit.httpPort, tls: false, headers: petit.headers, count: settings.idle, pids: () => petit.pids().serverd }),
+    ...(nginx ? { nginx: await measureIdle({ port: nginx.port, tls: false, headers: petit.headers, count: settings.idle, pids: nginx.pids }) } : {}),
+  };
 
   log(`timing ${settings.upCycles} down/up cycles and ${settings.statusRuns} status runs…`);
   const cycles = await upToFirst200(petit, settings.upCycles);
   const status = await statusTimes(bundle, petit.clientHome, settings.statusRuns);
   const up = { first200Ms: median(cycles.map((c) => c.first200Ms)), upExitMs: median(cycles.map((c) => c.upExitMs)), statusMs: median(status) };
   const summaries = runs.map(summarize);
-  const checks = checkTargets(summaries, up);
+  const checks = checkTargets(summaries, up, { petitKiB: idle.petit.perConnectionKiB });
   const loadAtEnd = loadLine();
 
   out();
@@ -103,12 +123,17 @@ async function main(): Promise<void> {
   const timeWait = median(runs.flatMap((r) => r.timeWaitAtStart));
   out(`(sockets in TIME_WAIT when a keep-alive run started: median ${timeWait}; each new-connection run leaves thousands for 60 s)`);
   out();
+  for (const [name, m] of Object.entries(idle)) {
+    out(`${name.padEnd(6)} ${m.connections} idle keep-alive connections: RSS ${(m.rssBeforeKiB / 1024).toFixed(1)} → ${(m.rssAfterKiB / 1024).toFixed(1)} MiB, ${m.perConnectionKiB.toFixed(1)} KiB per connection`);
+  }
+  out(`petit-serverd RSS: ${(rssAtStart / 1024).toFixed(1)} MiB after warm-up, ${(rssAfterLoad / 1024).toFixed(1)} MiB after every round`);
+  out();
   out("targets:");
   out(renderChecks(checks));
   const file = join(root, "bench-results.json");
   writeFileSync(file, `${JSON.stringify({
     date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version,
-    loadAtStart, loadAtEnd, settings, tool, bulkTool, summaries, checks, up, cycles, statusMs: status, runs,
+    loadAtStart, loadAtEnd, settings, tool, bulkTool, summaries, checks, up, cycles, statusMs: status, runs, idle, rssAtStart, rssAfterLoad,
   }, null, 2)}\n`);
   out(`\nresults written to ${file}`);
 }

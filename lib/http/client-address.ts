@@ -6,8 +6,14 @@
  * X-Forwarded-For that is not itself a trusted proxy.
  * @module
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import { isIP, type BlockList, type Socket } from "node:net";
+
+/** What the address of a request's sender is worked out from: its fields and its connection (an IncomingMessage, or the proxy's own request). */
+export interface RequestFrom {
+  headers: IncomingHttpHeaders;
+  socket: Socket | null;
+}
 
 /** The visitor a PROXY protocol header named, by the raw socket it came on. */
 const proxied = new WeakMap<object, string>();
@@ -26,8 +32,9 @@ export function plainAddress(address: string): string {
 
 /** Tells whether `address` is in `list` (false for no list and for anything not an IP address). */
 export function inList(list: BlockList | undefined, address: string): boolean {
+  if (list === undefined) return false;
   const family = isIP(address);
-  return list !== undefined && family !== 0 && list.check(address, family === 6 ? "ipv6" : "ipv4");
+  return family !== 0 && list.check(address, family === 6 ? "ipv6" : "ipv4");
 }
 
 /**
@@ -49,19 +56,19 @@ export function isProxied(socket: Socket): boolean {
  * Returns the address of the visitor who sent `req`, worked out once per
  * request. X-Forwarded-For counts only when the peer is in `trusted`.
  */
-export function clientAddress(req: IncomingMessage, trusted: BlockList | undefined): string {
-  const cached = (req as IncomingMessage & { [CLIENT]?: string })[CLIENT];
+export function clientAddress(req: RequestFrom, trusted: BlockList | undefined): string {
+  const cached = (req as RequestFrom & { [CLIENT]?: string })[CLIENT];
   if (cached !== undefined) return cached;
   const peer = peerAddress(req.socket as Socket);
   const header = req.headers["x-forwarded-for"];
   const address = trusted && header !== undefined && inList(trusted, peer) ? walkForwardedFor(header, peer, trusted) : peer;
-  (req as IncomingMessage & { [CLIENT]?: string })[CLIENT] = address;
+  (req as RequestFrom & { [CLIENT]?: string })[CLIENT] = address;
   return address;
 }
 
 /** Returns the client address a proxy decided `req` came from, or its peer when none was worked out (the access log). */
-export function knownClientAddress(req: IncomingMessage): string {
-  return (req as IncomingMessage & { [CLIENT]?: string })[CLIENT] ?? peerAddress(req.socket as Socket);
+export function knownClientAddress(req: RequestFrom): string {
+  return (req as RequestFrom & { [CLIENT]?: string })[CLIENT] ?? peerAddress(req.socket as Socket);
 }
 
 /**

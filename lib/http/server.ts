@@ -5,7 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { createServer as createHttpsServer } from "node:https";
+import type { Server as NetServer } from "node:net";
+import type { SecureContextOptions } from "node:tls";
 
 /** Paths of a PEM certificate and key. */
 export interface TlsFiles {
@@ -30,8 +32,10 @@ export function createWebServer(settings: ServerOptions, tls: { cert: string; ke
   return tls ? createHttpsServer({ ...settings, ...tls }, handler) : createHttpServer(settings, handler);
 }
 
-/** Loads a renewed certificate into running HTTPS servers; plain HTTP servers are left alone. */
-export function reloadTls(servers: Server[], files: TlsFiles): void {
+/** Loads a renewed certificate into running HTTPS (and TLS) servers; plain ones are left alone. */
+export function reloadTls(servers: NetServer[], files: TlsFiles): void {
   const tls = readTls(files);
-  for (const server of servers) if ("setSecureContext" in server) (server as unknown as HttpsServer).setSecureContext(tls);
+  for (const server of servers) {
+    if ("setSecureContext" in server) (server as { setSecureContext(options: SecureContextOptions): void }).setSecureContext(tls);
+  }
 }

@@ -4,7 +4,7 @@
  * system mode), in one process.
  * @module
  */
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from "node:net";
 import { hostname, userInfo } from "node:os";
 import type { ServerConfig } from "../config/schema.ts";
 import { parseRange } from "../config/values.ts";
@@ -124,7 +124,7 @@ export async function startServerDaemon(
   // The control port is bound first: it is the lock that keeps a second petit-serverd out.
   await listen(control, "127.0.0.1", config.control_port, "the control port");
   const releasePid = claimPidFile(paths.daemonPid);
-  const servers = [control];
+  const servers: NetServer[] = [control];
   const shutdown = async (keepSshd: boolean) => {
     presence.stop();
     metrics.stop();

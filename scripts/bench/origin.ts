@@ -1,7 +1,8 @@
 /**
  * The benchmark's origin: a node:http server in a process of its own, so the
  * load generator and the measuring script never take its CPU. `/` answers a
- * small fixed body; `/bulk?size=N` streams N bytes. It exits when its stdin
+ * small fixed body; `/bulk?size=N` streams N bytes; `/upload` reads a body
+ * and answers its size. It exits when its stdin
  * closes, so it never outlives the benchmark, even one killed with -9.
  * @module
  */
@@ -22,6 +23,12 @@ export interface Origin {
 function serve(): void {
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     const url = new URL(req.url ?? "/", "http://origin");
+    if (url.pathname === "/upload") {
+      let size = 0;
+      req.on("data", (chunk: Buffer) => void (size += chunk.length));
+      req.on("end", () => res.writeHead(200, { "content-type": "text/plain" }).end(`${size}\n`));
+      return;
+    }
     if (url.pathname !== "/bulk") {
       res.writeHead(200, { "content-type": "application/json", "content-length": SMALL.length });
       res.end(SMALL);

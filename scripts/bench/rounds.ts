@@ -1,11 +1,11 @@
 /**
  * The side-by-side measurement: every target gets the same small-request,
- * new-connection and bulk runs, in rounds whose order rotates, with the CPU
+ * new-connection and bulk (down and up) runs, in rounds whose order rotates, with the CPU
  * of each process on the path sampled around each small-request run.
  * @module
  */
-import { request } from "undici";
-import { downloadRate } from "./bulk.ts";
+import { Agent, request } from "undici";
+import { downloadRate, uploadRate } from "./bulk.ts";
 import { cpuUse, sampleCpu, timeWaitSockets, type Roles } from "./cpu.ts";
 import { runLoad, type LoadSpec } from "./load.ts";
 import type { TargetRuns } from "./report.ts";
@@ -36,7 +36,7 @@ export interface RoundSettings {
 /** Checks each target answers 200, warms it up, then runs `rounds` rounds; returns every run by target. */
 export async function runRounds(targets: Target[], s: RoundSettings): Promise<TargetRuns[]> {
   const runs = new Map(targets.map((t): [string, TargetRuns] => [
-    t.key, { key: t.key, label: t.label, keepAlive: [], close: [], bulkMBps: [], cpu: [], timeWaitAtStart: [] },
+    t.key, { key: t.key, label: t.label, keepAlive: [], close: [], bulkMBps: [], bulkUpMBps: [], cpu: [], timeWaitAtStart: [] },
   ]));
   const spec = (t: Target, close: boolean, seconds = s.seconds): LoadSpec => ({
     url: `${t.url}/`, headers: s.headers, connections: s.connections, seconds, close, maxRequests: s.maxRequests,
@@ -67,16 +67,21 @@ export async function runRounds(targets: Target[], s: RoundSettings): Promise<Ta
     }
     for (const t of order) {
       const rate = await downloadRate(t.url, s.headers, s.bulkBytes, s.bulkTool);
+      const up = await uploadRate(t.url, s.headers, s.bulkBytes, s.bulkTool);
       runs.get(t.key)!.bulkMBps.push(rate);
-      s.log(`${tag} ${t.label}, bulk: ${rate.toFixed(0)} MB/s`);
+      runs.get(t.key)!.bulkUpMBps.push(up);
+      s.log(`${tag} ${t.label}, bulk: ${rate.toFixed(0)} MB/s down, ${up.toFixed(0)} MB/s up`);
     }
   }
   return [...runs.values()];
 }
 
+/** Accepts the bench's self-signed certificate. */
+const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+
 /** Fails with the target's answer unless it gives 200 to a request with `headers`. */
 async function expect200(url: string, headers: Record<string, string>): Promise<void> {
-  const res = await request(`${url}/`, { headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const res = await request(`${url}/`, { headers, headersTimeout: 10_000, bodyTimeout: 10_000, dispatcher: insecure });
   const body = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`"${url}/" with Host "${headers.host}" answered ${res.statusCode}: ${body.slice(0, 200)}`);
 }

@@ -7,8 +7,8 @@
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import type { IncomingMessage } from "node:http";
 import { knownClientAddress } from "../../http/client-address.ts";
+import type { ProxyRequest } from "./types.ts";
 
 /** One request as logged. */
 export interface AccessEntry {
@@ -45,11 +45,11 @@ export class AccessLog {
   }
 
   /** Logs `req`, answered with `status` after `ms` milliseconds. */
-  write(req: IncomingMessage, status: number, ms: number): void {
+  write(req: ProxyRequest, status: number, ms: number): void {
     if (this.#failed) return;
     const entry: AccessEntry = {
       time: new Date().toISOString(), remote: knownClientAddress(req), host: req.headers.host ?? "",
-      method: req.method ?? "", path: req.url ?? "", status, ms: Math.round(ms * 10) / 10, user_agent: req.headers["user-agent"] ?? "",
+      method: req.method, path: req.url, status, ms: Math.round(ms * 10) / 10, user_agent: req.headers["user-agent"] ?? "",
     };
     this.#stream.write(`${JSON.stringify(entry)}\n`);
   }

@@ -4,19 +4,18 @@
  * which the HTTP and the raw (Upgrade/CONNECT) halves share.
  * @module
  */
-import type { IncomingMessage } from "node:http";
 import { clientAddress } from "../../http/client-address.ts";
-import type { ProxyOptions, Route } from "./types.ts";
+import type { ProxyOptions, ProxyRequest, Route } from "./types.ts";
 import { labelFromHost } from "./route.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
 /**
  * Finds the route for a request and checks the visitor; returns the route or
- * the refusal. `host` is the Host header, or CONNECT's target.
+ * the refusal. `host` is the Host header, or CONNECT's target. (A second
+ * Host header never gets here: the head parser refuses it.)
  */
-export function admit(req: IncomingMessage, options: ProxyOptions, host: string | undefined): Route | Refusal {
-  if (hostHeaderCount(req.rawHeaders) > 1) return { status: 400, reason: "more than one Host header" };
-  const label = labelFromHost(host, options.domain);
+export function admit(req: ProxyRequest, options: ProxyOptions, host: string | undefined): Route | Refusal {
+  const label = host === undefined ? undefined : cachedLabel(host, options.domain);
   const route = label === undefined ? undefined : options.resolve(label);
   if (!route) return { status: 404, reason: `no tunnel for host "${(host ?? "").slice(0, 200)}" on this relay` };
   // The visitor, not a load balancer in front: lockouts and allow_from are about who sent the request.
@@ -25,11 +24,20 @@ export function admit(req: IncomingMessage, options: ProxyOptions, host: string 
   return refusal ?? route;
 }
 
-/** Counts Host headers without allocating (this runs for every request). */
-function hostHeaderCount(raw: string[]): number {
-  let count = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === "host") count++;
-  return count;
+/** Labels of recent Host values, by domain: visitors send the same few hosts again and again. */
+const byDomain = new Map<string, Map<string, string | undefined>>();
+/** The most Host values remembered per domain; the memory starts over beyond. */
+const MAX_LABELS = 1_024;
+
+function cachedLabel(host: string, domain: string): string | undefined {
+  let labels = byDomain.get(domain);
+  if (!labels) byDomain.set(domain, (labels = new Map()));
+  const known = labels.get(host);
+  if (known !== undefined || labels.has(host)) return known;
+  if (labels.size >= MAX_LABELS) labels.clear();
+  const label = labelFromHost(host, domain);
+  labels.set(host, label);
+  return label;
 }
 
 /** Says why a connection to a tunnel failed, to follow "tunnel <id>" in a 502 refusal. */
@@ -38,7 +46,6 @@ export function describeTunnelError(error: NodeJS.ErrnoException): string {
     case "ECONNREFUSED":
       return "is not connected";
     // The relay's end of the tunnel accepted, then closed without an answer: the client's ssh could not reach its target.
-    case "UND_ERR_SOCKET":
     case "ECONNRESET":
     case "EPIPE":
       return "is connected, but the service behind it closed the connection without answering (is it running? \"petit doctor\" on the client checks it)";

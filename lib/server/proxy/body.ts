@@ -3,12 +3,10 @@
  * client_body_timeout with a minimum rate (as Kestrel's MinRequestBodyDataRate):
  * a body that sends less than `minRate` bytes a second over any
  * `timeoutMs` window (nothing at all, when minRate is 0) is cut, so a slow
- * uploader cannot hold a tunnel connection for ever.
+ * uploader cannot hold a tunnel connection for ever. The windows are
+ * checked by exchange.ts.
  * @module
  */
-import type { IncomingMessage } from "node:http";
-import type { ClientCounters } from "../metrics/metrics.ts";
-
 /** How fast a request body must arrive. */
 export interface BodyPace {
   /** The window, in milliseconds. */
@@ -22,41 +20,35 @@ export const DEFAULT_BODY_TIMEOUT = 60;
 /** Default `server.body_min_rate`, in bytes per second (Kestrel's minimum request body rate is 240). */
 export const DEFAULT_BODY_MIN_RATE = 240;
 
-/**
- * Yields `req`'s body chunks, counting them into `counters`; calls
- * `onStall` (once) when a window passes with too few bytes. The caller
- * aborts the upstream request then.
- */
-export async function* pacedBody(
-  req: IncomingMessage, pace: BodyPace, counters: ClientCounters | undefined, onStall: () => void,
-): AsyncGenerator<Buffer> {
-  const needed = Math.max(1, Math.floor((pace.minRate * pace.timeoutMs) / 1000));
-  let received = 0;
-  let mark = 0;
-  let held = false;
-  const timer = setTimeout(function check() {
-    // While the tunnel is not taking bytes (a slow service), the visitor is not the one to blame.
-    if (!held && received - mark < needed) return onStall();
-    mark = received;
-    timer.refresh();
-  }, pace.timeoutMs);
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      received += chunk.length;
-      if (counters) counters.bytesIn += chunk.length;
-      held = true;
-      yield chunk;
-      held = false;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** The one-line reason a visitor gets with the 408 for a stalled body. */
 export function stalledReason(pace: BodyPace): string {
   const seconds = pace.timeoutMs / 1000;
   return pace.minRate === 0
     ? `petit: the request body sent nothing for ${seconds} s (server.body_timeout)`
     : `petit: the request body arrived slower than ${pace.minRate} bytes/s over ${seconds} s (server.body_timeout, server.body_min_rate)`;
+}
+
+/** Watches one body's pace, window by window (checked by the proxy's sweeper). */
+export class PaceWatch {
+  received = 0;
+  /** The tunnel is not taking bytes (a slow service): the visitor is not the one to blame then. */
+  held = false;
+  #mark = 0;
+  #end = 0;
+
+  /** Starts watching at `now`. */
+  start(now: number, pace: BodyPace): void {
+    this.received = this.#mark = 0;
+    this.held = false;
+    this.#end = now + pace.timeoutMs;
+  }
+
+  /** Tells whether the window that ended by `now` brought fewer than `needed` bytes; starts the next window otherwise. */
+  stalled(now: number, pace: BodyPace, needed: number): boolean {
+    if (now < this.#end) return false;
+    if (!this.held && this.received - this.#mark < needed) return true;
+    this.#mark = this.received;
+    this.#end = now + pace.timeoutMs;
+    return false;
+  }
 }

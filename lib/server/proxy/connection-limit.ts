@@ -3,8 +3,7 @@
  * visitor cannot take all of the proxy's sockets.
  * @module
  */
-import type { Server } from "node:http";
-import type { BlockList, Socket } from "node:net";
+import type { BlockList, Server, Socket } from "node:net";
 import { inList, isProxied, peerAddress } from "../../http/client-address.ts";
 
 /**

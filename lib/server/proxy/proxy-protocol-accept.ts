@@ -5,8 +5,7 @@
  * header from them is not believed, and fails as a malformed request.
  * @module
  */
-import type { Server } from "node:http";
-import type { BlockList, Socket } from "node:net";
+import type { BlockList, Server, Socket } from "node:net";
 import { inList, plainAddress, setProxiedSource } from "../../http/client-address.ts";
 import { parseProxyHeader } from "./proxy-protocol.ts";
 

@@ -1,19 +1,18 @@
 /**
  * The proxy's raw half: CONNECT, after whose admission the visitor's socket
  * and the tunnel are piped into each other as bytes, and the refusals of it
- * and of Upgrade (upgrade.ts), written straight onto the socket.
+ * and of Upgrade, written straight onto the socket.
  * @module
  */
-import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { countPipe } from "../metrics/metrics.ts";
 import { admit, describeTunnelError } from "./admit.ts";
 import { pipeThroughTunnel } from "./pipe.ts";
-import type { ProxyOptions } from "./types.ts";
+import type { ProxyOptions, ProxyRequest } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
 /** CONNECT <id-or-name>.<domain>:<any port>: a raw TCP pipe to the client's service. */
-export function connectThroughTunnel(req: IncomingMessage, socket: Duplex, head: Buffer, options: ProxyOptions): void {
+export function connectThroughTunnel(req: ProxyRequest, socket: Duplex, head: Buffer, options: ProxyOptions): void {
   const route = admit(req, options, req.url);
   if ("reason" in route) return refuseRaw(socket, route);
   pipeThroughTunnel(socket, route.port, head, {

@@ -5,7 +5,7 @@
  * come from the same text.
  * @module
  */
-import type { IncomingMessage } from "node:http";
+import type { ProxyRequest } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
 /** The longest authority petit reads out of an absolute-form target (Host is held to the same bound in route.ts). */
@@ -20,8 +20,8 @@ const MAX_AUTHORITY = 300;
  * character check. Returns a refusal for a target in no form petit serves.
  * @example "GET http://shop.relay.example.com/a?b HTTP/1.1" → url "/a?b", host "shop.relay.example.com"
  */
-export function toOriginForm(req: IncomingMessage): Refusal | undefined {
-  const url = req.url ?? "";
+export function toOriginForm(req: ProxyRequest): Refusal | undefined {
+  const url = req.url;
   if (url.charCodeAt(0) === 47 /* "/" */ || (url === "*" && req.method === "OPTIONS")) return undefined;
   const scheme = url.slice(0, 8).toLowerCase();
   const start = scheme.startsWith("http://") ? 7 : scheme === "https://" ? 8 : -1;

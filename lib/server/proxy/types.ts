@@ -4,8 +4,8 @@
  * upgrade) import these without importing the proxy itself.
  * @module
  */
-import type { IncomingMessage } from "node:http";
-import type { BlockList } from "node:net";
+import type { IncomingHttpHeaders } from "node:http";
+import type { BlockList, Socket } from "node:net";
 import type { ProxyMetrics } from "../metrics/metrics.ts";
 import type { Access } from "../registry/records.ts";
 import type { VisitorGate } from "./visitor-auth.ts";
@@ -15,6 +15,18 @@ export interface Route {
   id: number;
   port: number;
   access: Access;
+}
+
+/**
+ * A visitor's request as the proxy's decisions and its access log see it:
+ * method, target, and the few fields petit reads (lower-case names; the
+ * others travel on as the visitor's bytes and are never made into strings).
+ */
+export interface ProxyRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  socket: Socket;
 }
 
 /** Settings of the proxy. */
@@ -42,6 +54,6 @@ export interface ProxyOptions {
   /** Counters to bump (requests, bytes, refusals); none when absent. */
   metrics?: ProxyMetrics;
   /** Called once per answered request (the access log); none when absent. */
-  onAnswered?: (req: IncomingMessage, status: number, ms: number) => void;
+  onAnswered?: (req: ProxyRequest, status: number, ms: number) => void;
   log: (line: string) => void;
 }

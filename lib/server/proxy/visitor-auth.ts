@@ -63,7 +63,7 @@ export class VisitorGate {
 
   /** Returns why the visitor at `source` may not use a tunnel with `access`, or undefined when it may. */
   check(access: Access, headers: IncomingHttpHeaders, source: string): Refusal | undefined {
-    const address = source.replace(/^::ffff:/, "");
+    const address = source.startsWith("::ffff:") ? source.slice(7) : source;
     if (!allowed(this.relayNetworks, address) || !allowed(this.#clientNetworks(access), address)) {
       return { status: 403, reason: `source address ${address} is not allowed to use this tunnel` };
     }
@@ -87,6 +87,8 @@ export class VisitorGate {
   }
 
   #clientNetworks(access: Access): BlockList | undefined {
+    // Most tunnels allow every source: no key to build for them on every request.
+    if (access.allow_from.length === 0) return undefined;
     const key = access.allow_from.join(",");
     if (!this.#perClient.has(key)) {
       let list: BlockList | undefined;
