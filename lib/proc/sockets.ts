@@ -30,53 +30,35 @@ export function listeningInodes(port?: number): Set<string> {
   return new Set(loopbackListeners().filter((l) => port === undefined || l.port === port).map((l) => l.inode));
 }
 
+/** The inodes of the sockets process `pid` holds open (none when it is gone or not ours to read). */
+function socketInodesOf(pid: number): string[] {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  const inodes: string[] = [];
+  for (const fd of fds) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.push(match[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
+}
+
 /** Returns the PIDs among `pids` that hold a socket with one of `inodes` open. */
 export function pidsHoldingSockets(inodes: Set<string>, pids: number[] = allPids()): number[] {
   if (inodes.size === 0) return [];
-  const holders: number[] = [];
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      let target = "";
-      try {
-        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      const match = /^socket:\[(\d+)\]$/.exec(target);
-      if (match && inodes.has(match[1])) {
-        holders.push(pid);
-        break;
-      }
-    }
-  }
-  return holders;
+  return pids.filter((pid) => socketInodesOf(pid).some((inode) => inodes.has(inode)));
 }
 
 /** Returns the 127.0.0.1 ports in LISTEN state whose sockets one of `pids` holds open. */
 export function portsHeldBy(pids: number[]): Set<number> {
-  const inodes = new Set<string>();
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (match) inodes.add(match[1]);
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
+  const inodes = new Set(pids.flatMap(socketInodesOf));
   return new Set(loopbackListeners().filter((l) => inodes.has(l.inode)).map((l) => l.port));
 }
 
