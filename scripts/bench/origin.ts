@@ -6,10 +6,9 @@
  * closes, so it never outlives the benchmark, even one killed with -9.
  * @module
  */
-import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
-import { onCleanup, stopPids } from "./cleanup.ts";
+import { serveChild } from "./serve-child.ts";
 
 const SMALL = Buffer.from('{"ok":true,"from":"petit-bench-origin"}\n');
 const CHUNK = Buffer.alloc(256 * 1024, 0x5a);
@@ -56,23 +55,7 @@ function serve(): void {
 
 /** Starts the origin process on a free port of 127.0.0.1 and registers it for cleanup. */
 export function startOrigin(): Promise<Origin> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--serve"], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  onCleanup(`origin (pid ${child.pid})`, () => stopPids([child.pid!]));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("The origin did not report its port within 15 s")), 15_000);
-    let text = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /port=(\d+)/.exec(text);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ port: Number(match[1]), pid: child.pid! });
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`The origin exited with code ${code} before listening`)));
-  });
+  return serveChild("origin", fileURLToPath(import.meta.url));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === "--serve") serve();

@@ -6,14 +6,15 @@
  * bench needs both side by side).
  * @module
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createProxyServer } from "../../lib/server/proxy/proxy.ts";
 import { VisitorGate } from "../../lib/server/proxy/visitor-auth.ts";
-import { onCleanup, stopPids } from "./cleanup.ts";
+import { onCleanup } from "./cleanup.ts";
+import { serveChild } from "./serve-child.ts";
 
 /** A certificate and key (PEM files) for `host`. */
 export interface Cert {
@@ -35,21 +36,7 @@ export function makeCert(host: string): Cert {
 /** Starts petit's proxy on HTTPS, routing client `id` to 127.0.0.1:`tunnelPort` with access `token`; resolves with its port and pid. */
 export function startTlsProxy(options: { id: number; tunnelPort: number; token: string; domain: string; cert: Cert }): Promise<{ port: number; pid: number }> {
   const args = [String(options.id), String(options.tunnelPort), options.token, options.domain, options.cert.cert, options.cert.key];
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--serve", ...args], { stdio: ["pipe", "pipe", "inherit"] });
-  onCleanup(`petit TLS proxy (pid ${child.pid})`, () => stopPids([child.pid!]));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("The TLS proxy did not report its port within 15 s")), 15_000);
-    let text = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /port=(\d+)/.exec(text);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ port: Number(match[1]), pid: child.pid! });
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`The TLS proxy exited with code ${code} before listening`)));
-  });
+  return serveChild("TLS proxy", fileURLToPath(import.meta.url), args);
 }
 
 function serve([id, port, token, domain, cert, key]: string[]): void {
