@@ -5,6 +5,7 @@
  * @module
  */
 import { readFileSync, readdirSync } from "node:fs";
+import { setImmediate } from "node:timers/promises";
 
 /**
  * Tells whether a process with `pid` runs. A zombie (exited, not yet reaped
@@ -68,9 +69,36 @@ export function parentMap(): Map<number, number | undefined> {
   return parents;
 }
 
+/**
+ * /proc files a walk reads before it lets the event loop run: each read takes
+ * microseconds, but a relay with a thousand tunnels has thousands of
+ * processes, and a daemon that reads them all at once stalls its proxy.
+ */
+export const READS_PER_TURN = 256;
+
+/** The same as {@link parentMap}, for daemons: the event loop runs between slices of reads. */
+export async function readParentMap(): Promise<Map<number, number | undefined>> {
+  const parents = new Map<number, number | undefined>();
+  let reads = 0;
+  for (const pid of allPids()) {
+    parents.set(pid, parentPid(pid));
+    if (++reads % READS_PER_TURN === 0) await setImmediate();
+  }
+  return parents;
+}
+
 /** Returns every PID whose ancestry includes `root` (not `root` itself). */
 export function descendantsOf(root: number): number[] {
-  const parents = parentMap();
+  return below(parentMap(), root);
+}
+
+/** The same as {@link descendantsOf}, for daemons (see {@link readParentMap}). */
+export async function readDescendantsOf(root: number): Promise<number[]> {
+  return below(await readParentMap(), root);
+}
+
+/** The PIDs in `parents` below `root`. */
+function below(parents: Map<number, number | undefined>, root: number): number[] {
   const isBelow = (pid: number): boolean => {
     for (let p = parents.get(pid), hops = 0; p && hops < 64; p = parents.get(p), hops++) if (p === root) return true;
     return false;

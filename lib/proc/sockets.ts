@@ -4,23 +4,67 @@
  * @module
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
+import { readFile } from "node:fs/promises";
+import { setImmediate, setTimeout as sleep } from "node:timers/promises";
 import { canConnect } from "../net.ts";
-import { allPids } from "./process.ts";
+import { allPids, READS_PER_TURN } from "./process.ts";
+
+/** A TCP socket listening on 127.0.0.1. */
+export interface LoopbackListener {
+  port: number;
+  inode: string;
+}
 
 /** Each TCP socket listening on 127.0.0.1 (IPv4), from /proc/net/tcp: its port and inode. */
-function loopbackListeners(): { port: number; inode: string }[] {
-  let text = "";
+function loopbackListeners(): LoopbackListener[] {
   try {
-    text = readFileSync("/proc/net/tcp", "utf8");
+    return parseLoopbackListeners(readFileSync("/proc/net/tcp"));
   } catch {
     return [];
   }
-  const listeners: { port: number; inode: string }[] = [];
-  for (const line of text.split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    // local_address is "0100007F:PORT" (hex); state 0A is LISTEN; the inode is the tenth field.
-    if (f.length > 9 && f[3] === "0A" && f[1].startsWith("0100007F:")) listeners.push({ port: parseInt(f[1].slice(9), 16), inode: f[9] });
+}
+
+/**
+ * The same, read without blocking the event loop: the kernel writes the
+ * table in node's thread pool, and only the few LISTEN lines are split here.
+ * (Spawning `ss` instead would fork this whole process, which stalls its
+ * event loop for milliseconds: the proxy's tail latency.)
+ */
+export async function readLoopbackListeners(): Promise<LoopbackListener[]> {
+  try {
+    return parseLoopbackListeners(await readFile("/proc/net/tcp"));
+  } catch {
+    return [];
+  }
+}
+
+const NEWLINE = 0x0a;
+const COLON = 0x3a;
+/** "0100007F:" — 127.0.0.1 in /proc/net/tcp's hex, then the port. */
+const LOOPBACK = Buffer.from("0100007F:");
+/** After a line's "sl:" colon: " 0100007F:1F90 00000000:0000 0A": the local address at +2, the state at +30. */
+const LOCAL_AT = 2;
+const STATE_AT = 30;
+
+/**
+ * The kernel's table (its own text, one socket a line: "sl: local rem st …
+ * inode …"): only lines whose state is 0A (LISTEN) on 127.0.0.1 are split,
+ * which keeps a relay with tens of thousands of connections cheap to read.
+ */
+export function parseLoopbackListeners(table: Buffer): LoopbackListener[] {
+  const listeners: LoopbackListener[] = [];
+  let start = table.indexOf(NEWLINE) + 1; // the header line
+  while (start > 0 && start < table.length) {
+    let end = table.indexOf(NEWLINE, start);
+    if (end < 0) end = table.length;
+    const colon = table.indexOf(COLON, start);
+    if (colon > 0 && colon < end && table[colon + STATE_AT] === 0x30 && table[colon + STATE_AT + 1] === 0x41
+      && table.compare(LOOPBACK, 0, LOOPBACK.length, colon + LOCAL_AT, colon + LOCAL_AT + LOOPBACK.length) === 0) {
+      const f = table.toString("latin1", start, end).trim().split(/\s+/);
+      // local_address is "0100007F:PORT" (hex); the inode is the tenth field.
+      if (f.length > 9) listeners.push({ port: parseInt(f[1].slice(9), 16), inode: f[9] });
+    }
+    start = end + 1;
   }
   return listeners;
 }
@@ -60,6 +104,16 @@ export function pidsHoldingSockets(inodes: Set<string>, pids: number[] = allPids
 export function portsHeldBy(pids: number[]): Set<number> {
   const inodes = new Set(pids.flatMap(socketInodesOf));
   return new Set(loopbackListeners().filter((l) => inodes.has(l.inode)).map((l) => l.port));
+}
+
+/** The same as {@link portsHeldBy}, for daemons: the event loop runs between slices of reads. */
+export async function readPortsHeldBy(pids: number[]): Promise<Set<number>> {
+  const inodes = new Set<string>();
+  for (let i = 0; i < pids.length; i++) {
+    for (const inode of socketInodesOf(pids[i])) inodes.add(inode);
+    if ((i + 1) % READS_PER_TURN === 0) await setImmediate();
+  }
+  return new Set((await readLoopbackListeners()).filter((l) => inodes.has(l.inode)).map((l) => l.port));
 }
 
 /** Returns the set of 127.0.0.1 ports in LISTEN state, from /proc/net/tcp. */

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Socket } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { histogramSamples, type Metric, newHistogram, observe, renderPrometheus } from "../../http/prometheus.ts";
 import type { CountersView } from "../../protocol/server-control.ts";
 
@@ -56,15 +57,19 @@ export class ServerMetrics implements ProxyMetrics {
   readonly #refusals = new Map<string, number>();
   #registrations = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** How late the event loop runs its timers: every request waits out a stall (a GC, a blocking call). */
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
-  /** Starts sampling request rates once a second. */
+  /** Starts sampling request rates once a second, and the event loop's delay. */
   start(): void {
     this.#timer = setInterval(() => this.sample(), 1_000);
     this.#timer.unref();
+    this.#loopDelay.enable();
   }
 
   stop(): void {
     clearInterval(this.#timer);
+    this.#loopDelay.disable();
   }
 
   client(id: number): ClientCounters {
@@ -112,6 +117,18 @@ export class ServerMetrics implements ProxyMetrics {
     };
   }
 
+  /** The event loop's delay since the last scrape (as prom-client's nodejs_eventloop_lag_*), which starts a new window. */
+  #loopDelayMetrics(): Metric[] {
+    const h = this.#loopDelay;
+    const seen = h.count > 0;
+    const metrics: Metric[] = [
+      { name: "petit_event_loop_delay_p99_seconds", help: "99th percentile of how late petit-serverd's event loop ran, since the last scrape.", type: "gauge", samples: [{ value: seen ? h.percentile(99) * NS : 0 }] },
+      { name: "petit_event_loop_delay_max_seconds", help: "Longest stall of petit-serverd's event loop since the last scrape.", type: "gauge", samples: [{ value: seen ? h.max * NS : 0 }] },
+    ];
+    h.reset();
+    return metrics;
+  }
+
   /** Renders /metrics for the registered `clients` (revoked ones drop out). */
   render(clients: readonly { id: number; name: string; online: boolean }[]): string {
     const per = (pick: (c: ClientCounters) => number) =>
@@ -135,10 +152,14 @@ export class ServerMetrics implements ProxyMetrics {
       { name: "petit_client_connections_open", help: "Requests in flight and pipes open to the client now.", type: "gauge", samples: per((c) => c.active) },
       { name: "petit_client_bytes_in_total", help: "Bytes from visitors to the client (request bodies, pipe bytes).", type: "counter", samples: per((c) => c.bytesIn) },
       { name: "petit_client_bytes_out_total", help: "Bytes from the client to visitors (response bodies, pipe bytes).", type: "counter", samples: per((c) => c.bytesOut) },
+      ...this.#loopDelayMetrics(),
     ];
     return renderPrometheus(metrics);
   }
 }
+
+/** Nanoseconds to seconds, for the event loop's delay (which node measures in ns). */
+const NS = 1e-9;
 
 const ZERO: ClientCounters = { requests: 0, pipes: 0, active: 0, bytesIn: 0, bytesOut: 0 };
 

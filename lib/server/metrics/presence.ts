@@ -3,9 +3,8 @@
  * port listens on 127.0.0.1 (only its own sshd session can bind it).
  * @module
  */
-import { execa } from "execa";
-import { descendantsOf } from "../../proc/process.ts";
-import { listeningPorts, portsHeldBy } from "../../proc/sockets.ts";
+import { readDescendantsOf } from "../../proc/process.ts";
+import { readLoopbackListeners, readPortsHeldBy } from "../../proc/sockets.ts";
 import type { Registry } from "../registry/registry.ts";
 
 /** Online state of one client. */
@@ -52,7 +51,9 @@ export class PresenceMonitor {
 
   async #read(): Promise<void> {
     const sshd = this.ownedBy?.();
-    const ports = this.ownedBy ? (sshd ? portsHeldBy(descendantsOf(sshd)) : new Set<number>()) : await loopbackListeners();
+    const ports = this.ownedBy
+      ? (sshd ? await readPortsHeldBy(await readDescendantsOf(sshd)) : new Set<number>())
+      : new Set((await readLoopbackListeners()).map((l) => l.port));
     let changed = false;
     const online: number[] = [];
     const left: number[] = [];
@@ -80,20 +81,4 @@ export class PresenceMonitor {
     const since = this.#since.get(id) ?? null;
     return { online: since !== null, since };
   }
-}
-
-/**
- * Returns the ports listening on 127.0.0.1. `ss` asks the kernel for
- * listening sockets only (netlink filters by state), which stays cheap on a
- * busy relay where /proc/net/tcp lists tens of thousands of connections.
- */
-async function loopbackListeners(): Promise<Set<number>> {
-  const result = await execa("ss", ["-Htln", "src", "127.0.0.1"], { reject: false, stdin: "ignore", timeout: 5_000 });
-  if (result.exitCode !== 0) return listeningPorts();
-  const ports = new Set<number>();
-  for (const line of result.stdout.split("\n")) {
-    const match = /127\.0\.0\.1:(\d+)\s/.exec(line);
-    if (match) ports.add(Number(match[1]));
-  }
-  return ports;
 }

@@ -9,10 +9,10 @@
  * at login). Only kernel facts are read (/proc): nothing a peer writes.
  * @module
  */
-import { execa } from "execa";
-import { parentMap, realUid } from "../../proc/process.ts";
+import { setImmediate } from "node:timers/promises";
+import { READS_PER_TURN, readParentMap, realUid } from "../../proc/process.ts";
 import { signal } from "../../proc/signal.ts";
-import { listeningInodes, pidsHoldingSockets } from "../../proc/sockets.ts";
+import { pidsHoldingSockets, readLoopbackListeners } from "../../proc/sockets.ts";
 import { uidOf } from "./tunnel-user.ts";
 
 /**
@@ -72,14 +72,17 @@ export class SessionSweeper {
   async sweep(options: { now?: boolean } = {}): Promise<number[]> {
     const sshd = this.options.sshdPid();
     if (!sshd) return [];
-    const listeners = await loopbackListenerInodes();
-    const connections = connectionTrees(sshd);
+    const listeners = new Set((await readLoopbackListeners()).map((l) => l.inode));
+    const connections = connectionTrees(sshd, await readParentMap());
     const sshdUid = realUid(sshd);
     // Where sshd and the tunnels run as one account, a process's owner says nothing about login: wait for the grace.
     const uidTells = this.#tunnelUid !== undefined && this.#tunnelUid !== sshdUid;
     const now = Date.now();
     const ended: number[] = [];
+    let looked = 0;
     for (const [pid, tree] of connections) {
+      // Each look reads the tree's /proc entries: let the proxy run between slices of them.
+      if (++looked % (READS_PER_TURN / 4) === 0) await setImmediate();
       const since = this.#firstSeen.get(pid) ?? now;
       this.#firstSeen.set(pid, since);
       const checked = this.#forwarding.get(pid);
@@ -103,8 +106,7 @@ export class SessionSweeper {
 }
 
 /** Returns each direct child of `sshd` (one per connection) with its whole process tree, itself included. */
-function connectionTrees(sshd: number): Map<number, number[]> {
-  const parents = parentMap();
+function connectionTrees(sshd: number, parents: Map<number, number | undefined>): Map<number, number[]> {
   const trees = new Map<number, number[]>();
   for (const pid of parents.keys()) {
     // Walk up to the child of sshd this process descends from, if any.
@@ -117,23 +119,6 @@ function connectionTrees(sshd: number): Map<number, number[]> {
     }
   }
   return trees;
-}
-
-/**
- * Inodes of the TCP sockets listening on 127.0.0.1, from `ss` (the kernel's
- * netlink answer, filtered by state: cheap even where /proc/net/tcp lists tens
- * of thousands of connections). Each line is read anchored from its start,
- * up to the inode: the fields after it (a cgroup path) are not ours.
- */
-async function loopbackListenerInodes(): Promise<Set<string>> {
-  const result = await execa("ss", ["-Htlne", "src", "127.0.0.1"], { reject: false, stdin: "ignore", timeout: 5_000 });
-  if (result.exitCode !== 0) return listeningInodes();
-  const inodes = new Set<string>();
-  for (const line of result.stdout.split("\n")) {
-    const match = /^LISTEN\s+\d+\s+\d+\s+127\.0\.0\.1:\d+\s+\S+\s+(?:uid:\d+\s+)?ino:(\d+)\s/.exec(line);
-    if (match) inodes.add(match[1]);
-  }
-  return inodes;
 }
 
 /** The real uid of `pid`, or undefined when it is gone. */

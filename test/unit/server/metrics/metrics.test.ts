@@ -73,3 +73,22 @@ test("ClientMetrics counts reconnects by reason and shows the tunnel's state", (
   assert.match(text, /^petit_client_tunnel_state\{client="1001",state="paused"\} 1$/m);
   assert.match(text, /^petit_client_session_seconds_count\{client="1001"\} 1$/m);
 });
+
+test("ServerMetrics shows a 300 ms stall of the event loop as its delay, and starts a new window at each scrape", async () => {
+  const metrics = new ServerMetrics();
+  metrics.start();
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    const until = Date.now() + 300;
+    while (Date.now() < until); // a 300 ms stall, as a blocking call would make
+    await new Promise((r) => setTimeout(r, 50));
+    const max = (text: string) => Number(/^petit_event_loop_delay_max_seconds (\S+)$/m.exec(text)?.[1]);
+    const first = metrics.render([]);
+    assert.ok(max(first) >= 0.25, `max delay ${max(first)} s after a 300 ms stall`);
+    assert.match(first, /^petit_event_loop_delay_p99_seconds \S+$/m);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(max(metrics.render([])) < max(first), "the stall is not counted again after the scrape");
+  } finally {
+    metrics.stop();
+  }
+});
