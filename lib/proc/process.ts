@@ -74,7 +74,7 @@ export function parentMap(): Map<number, number | undefined> {
  * microseconds, but a relay with a thousand tunnels has thousands of
  * processes, and a daemon that reads them all at once stalls its proxy.
  */
-export const READS_PER_TURN = 256;
+export const READS_PER_TURN = 32;
 
 /** The same as {@link parentMap}, for daemons: the event loop runs between slices of reads. */
 export async function readParentMap(): Promise<Map<number, number | undefined>> {
