@@ -172,6 +172,44 @@ describe("protocols through the proxy", () => {
     assert.equal(sha256(got), sha256(patternBytes(size)));
   });
 
+  test("three uploads at once, each on its own connection with its own bytes, arrive intact", async () => {
+    // The proxy reads every plain connection into one shared buffer: bytes that outlive a read must have been copied out.
+    const bodies = [0, 1, 2].map(() => randomBytes(3 * 1024 * 1024));
+    const answers = await Promise.all(bodies.map(async (body) => {
+      const res = await request(proxyUrl("/upload"), { method: "POST", headers: tokenHeaders(), body });
+      assert.equal(res.statusCode, 200);
+      return res.body.json();
+    }));
+    assert.deepEqual(answers, bodies.map((body) => ({ size: body.length, sha256: sha256(body) })));
+  });
+
+  test("a CONNECT pipe carries 4 MB to an echo service and back intact, and a request pipelined behind a small one too", async () => {
+    const conn = await RawConnection.open(relay.httpPort);
+    try {
+      const target = `echo.${DOMAIN}:7`;
+      conn.write(requestHead(`CONNECT ${target} HTTP/1.1`, [`Host: ${target}`, `Proxy-Authorization: Bearer ${tcp.accessToken}`]));
+      assert.equal((await conn.readHead()).statusLine, "HTTP/1.1 200 Connection Established");
+      const data = randomBytes(4 * 1024 * 1024);
+      conn.write(data);
+      assert.equal(sha256(await conn.readBytes(data.length, 60_000)), sha256(data));
+    } finally {
+      conn.close();
+    }
+    const body = randomBytes(100_000);
+    const head = (len: number) => requestHead("POST /upload HTTP/1.1", [`Host: ${webHost()}`, `X-Petit-Token: ${web.accessToken}`, `Content-Length: ${len}`]);
+    const pipelined = await RawConnection.open(relay.httpPort);
+    try {
+      // One write: a small request, then a large one whose head and body follow in the same bytes.
+      pipelined.write(Buffer.concat([Buffer.from(head(3)), Buffer.from("abc"), Buffer.from(head(body.length)), body]));
+      const first = await pipelined.readResponse();
+      assert.deepEqual(JSON.parse(first.text), { size: 3, sha256: sha256(Buffer.from("abc")) });
+      const second = await pipelined.readResponse();
+      assert.deepEqual(JSON.parse(second.text), { size: body.length, sha256: sha256(body) });
+    } finally {
+      pipelined.close();
+    }
+  });
+
   test("Expect: 100-continue gets 100 Continue before the body is sent, then 200", async () => {
     const body = randomBytes(64 * 1024);
     const conn = await RawConnection.open(relay.httpPort);

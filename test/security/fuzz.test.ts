@@ -27,8 +27,8 @@ const INPUTS = 11_000;
 const REPLAYS = 200;
 const CONCURRENCY = 32;
 const TIMEOUT_MS = 5_000;
-/** No new input starts after this; the test fails if fewer than 10,000 ran by then. */
-const BUDGET_MS = 70_000;
+/** No new input starts after this; the test fails if fewer than 10,000 ran by then (a quiet machine needs about half; a busy one, with both cores taken, more). */
+const BUDGET_MS = 120_000;
 
 /** registry.json without last_seen, which the presence monitor rewrites while the client is connected. */
 function registryWithoutTimes(home: string): string {
@@ -64,7 +64,7 @@ describe("fuzzing the relay", () => {
     await origin?.close();
   });
 
-  test("11,000 generated bad inputs to the API and the proxy are all refused, and the relay still serves", { timeout: 150_000 }, async () => {
+  test("11,000 generated bad inputs to the API and the proxy are all refused, and the relay still serves", { timeout: 200_000 }, async () => {
     const seed = fuzzSeed();
     const root = new Rng(seed);
     const pid = Number(readFileSync(join(relay.home, "server/serverd.pid"), "utf8"));

@@ -1,12 +1,13 @@
 /**
  * What every visitor connection of one proxy shares: its settings, the
  * pools of tunnel connections, the per-source shares, the body pace, the
- * request head parser's state and the head builder.
+ * request head parser's state, the head builder and the read buffer.
  * @module
  */
 import { DEFAULT_BODY_MIN_RATE, DEFAULT_BODY_TIMEOUT, type BodyPace } from "./body.ts";
 import { FairShare } from "./fair-share.ts";
 import { HeadWriter } from "./head-writer.ts";
+import { BodyCopies, READ_BYTES } from "./own-reads.ts";
 import { RequestHead } from "./http1/request-head.ts";
 import { TunnelPool } from "./tunnel-pool.ts";
 import type { ProxyOptions } from "./types.ts";
@@ -34,6 +35,14 @@ export interface ProxyContext {
   upstreamTimeoutMs: number;
   /** Answered requests are timed (for metrics or the access log). */
   timed: boolean;
+  /** The buffer every plain visitor connection reads into, and the reusable copies of body bytes that outlive a read (own-reads.ts). */
+  reads: Buffer;
+  copies: BodyCopies;
+}
+
+/** Tells whether `buf` is bytes of the shared read buffer, valid only until the read's handling ends. */
+export function isSharedRead(context: ProxyContext, buf: Buffer): boolean {
+  return buf.buffer === context.reads.buffer;
 }
 
 /** Creates the shared state of a proxy with `options`. */
@@ -45,6 +54,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     paceBytes: Math.max(1, Math.floor((pace.minRate * pace.timeoutMs) / 1000)),
     upstreamTimeoutMs: options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
     timed: options.metrics !== undefined || options.onAnswered !== undefined,
+    reads: Buffer.allocUnsafe(READ_BYTES), copies: new BodyCopies(),
   };
 }
 

@@ -12,7 +12,7 @@ import { describeTunnelError } from "./admit.ts";
 import { Answer } from "./answer.ts";
 import { textAnswer } from "./answers.ts";
 import { PaceWatch, stalledReason } from "./body.ts";
-import type { ProxyContext } from "./context.ts";
+import { isSharedRead, type ProxyContext } from "./context.ts";
 import { BodyFraming, Delimit } from "./http1/body-framing.ts";
 import type { Tunnel, TunnelPool, TunnelUser } from "./tunnel-pool.ts";
 
@@ -107,7 +107,9 @@ export class Exchange implements TunnelUser {
     if (stop > at) {
       this.#pace.received += stop - at;
       if (this.r.counters) this.r.counters.bytesIn += stop - at;
-      if (!tunnel.socket.write(at === 0 && stop === buf.length ? buf : buf.subarray(at, stop))) {
+      const bytes = at === 0 && stop === buf.length ? buf : buf.subarray(at, stop);
+      // Bytes of the shared read buffer go from a copy: the write may still hold them when the next read comes.
+      if (!(isSharedRead(this.context, bytes) ? this.context.copies.write(tunnel.socket, bytes) : tunnel.socket.write(bytes))) {
         this.#pace.held = true;
         this.visitor.pause();
       }

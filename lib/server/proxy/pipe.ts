@@ -13,7 +13,7 @@ import type { Duplex } from "node:stream";
  */
 export function pipeThroughTunnel(
   visitor: Duplex, port: number, preamble: Buffer,
-  handlers: { onOpen?: (tunnel: Socket) => void; onError: (error: NodeJS.ErrnoException) => void },
+  handlers: { onOpen?: (tunnel: Socket) => void; onError: (error: NodeJS.ErrnoException) => void; forward?: Forward },
 ): void {
   const tunnel = connect({ host: "127.0.0.1", port, noDelay: true });
   let opened = false;
@@ -21,7 +21,7 @@ export function pipeThroughTunnel(
     opened = true;
     handlers.onOpen?.(tunnel);
     if (preamble.length) tunnel.write(preamble);
-    joinSockets(visitor, tunnel);
+    joinSockets(visitor, tunnel, handlers.forward);
   });
   tunnel.on("error", (error) => {
     if (!opened) handlers.onError(error);
@@ -32,9 +32,12 @@ export function pipeThroughTunnel(
   tunnel.on("close", () => visitor.destroy());
 }
 
+/** Starts the visitor's bytes flowing into `tunnel`: a stream pipe, unless the proxy reads the visitor's socket itself (own-reads.ts). */
+export type Forward = (tunnel: Socket) => void;
+
 /** Pipes `visitor` and `tunnel` into each other; either closing or failing ends both. */
-export function joinSockets(visitor: Duplex, tunnel: Duplex): void {
-  visitor.pipe(tunnel);
+export function joinSockets(visitor: Duplex, tunnel: Socket, forward: Forward = (t) => void visitor.pipe(t)): void {
+  forward(tunnel);
   tunnel.pipe(visitor);
   visitor.on("error", () => tunnel.destroy());
   visitor.on("close", () => tunnel.destroy());

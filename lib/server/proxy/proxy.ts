@@ -9,8 +9,9 @@
  */
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { limitConnectionsPerSource } from "./connection-limit.ts";
+import { connectionLimit } from "./connection-limit.ts";
 import { createContext } from "./context.ts";
+import { takeOverReads } from "./own-reads.ts";
 import { acceptProxyProtocol } from "./proxy-protocol-accept.ts";
 import type { ProxyOptions } from "./types.ts";
 import { Visitor } from "./visitor.ts";
@@ -29,16 +30,28 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
   const visitors = new Set<Visitor>();
   // Half-open: a visitor that sends its request and shuts its side still gets the answer.
   const settings = { allowHalfOpen: true, noDelay: true };
-  const server: Server = options.tls ? createTlsServer({ ...settings, ...options.tls }) : createNetServer(settings);
-  limitConnectionsPerSource(server, options.maxConnectionsPerSource ?? 256, options.trustedProxies);
+  // Plain connections are read into the proxy's shared buffer (own-reads.ts); TLS and PROXY-header ones stay streams.
+  const ownReads = !options.tls && !options.proxyProtocol;
+  const server: Server = options.tls ? createTlsServer({ ...settings, ...options.tls }) : createNetServer({ ...settings, pauseOnConnect: ownReads });
+  const admitSource = connectionLimit(options.maxConnectionsPerSource ?? 256, options.trustedProxies);
   const closed = (visitor: Visitor) => visitors.delete(visitor);
-  const accept = (socket: Socket) => {
-    if (options.tls) socket.setNoDelay(true);
-    visitors.add(new Visitor(socket, context, closed));
-  };
-  server.on(options.tls ? "secureConnection" : "connection", accept);
-  // Last of the "connection" listeners: it runs them once the header has named the visitor.
-  if (options.proxyProtocol) acceptProxyProtocol(server, options.trustedProxies, options.log);
+  if (ownReads) {
+    server.on("connection", (accepted: Socket) => {
+      let visitor: Visitor | undefined;
+      const socket = takeOverReads(accepted, server, context.reads, (chunk) => visitor?.read(chunk));
+      if (!admitSource(socket)) return void socket.destroy();
+      visitor = new Visitor(socket, context, closed, true);
+      visitors.add(visitor);
+    });
+  } else {
+    server.on("connection", (socket: Socket) => void (admitSource(socket) || socket.destroy()));
+    server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => {
+      if (options.tls) socket.setNoDelay(true);
+      visitors.add(new Visitor(socket, context, closed));
+    });
+    // Last of the "connection" listeners: it runs them once the header has named the visitor.
+    if (options.proxyProtocol) acceptProxyProtocol(server, options.trustedProxies, options.log);
+  }
   const sweeper = setInterval(() => {
     const now = Date.now();
     for (const visitor of visitors) visitor.sweep(now);

@@ -7,15 +7,16 @@
 import type { Duplex } from "node:stream";
 import { countPipe } from "../metrics/metrics.ts";
 import { admit, describeTunnelError } from "./admit.ts";
-import { pipeThroughTunnel } from "./pipe.ts";
+import { pipeThroughTunnel, type Forward } from "./pipe.ts";
 import type { ProxyOptions, ProxyRequest } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
 /** CONNECT <id-or-name>.<domain>:<any port>: a raw TCP pipe to the client's service. */
-export function connectThroughTunnel(req: ProxyRequest, socket: Duplex, head: Buffer, options: ProxyOptions): void {
+export function connectThroughTunnel(req: ProxyRequest, socket: Duplex, head: Buffer, options: ProxyOptions, forward?: Forward): void {
   const route = admit(req, options, req.url);
   if ("reason" in route) return refuseRaw(socket, route);
   pipeThroughTunnel(socket, route.port, head, {
+    forward,
     onOpen: (tunnel) => {
       socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       countPipe(options.metrics, route.id, tunnel);

@@ -11,11 +11,12 @@ import { countPipe } from "../metrics/metrics.ts";
 import { clientAddress } from "../../http/client-address.ts";
 import { admit } from "./admit.ts";
 import { malformedAnswer, textAnswer } from "./answers.ts";
-import { poolFor, type ProxyContext } from "./context.ts";
+import { isSharedRead, poolFor, type ProxyContext } from "./context.ts";
 import { Exchange, type ExchangeOwner, type ExchangeRequest } from "./exchange.ts";
 import { writeRequestHead } from "./forward-head.ts";
 import { HeadError } from "./http1/head-error.ts";
 import { parseRequestHead } from "./http1/request-head.ts";
+import { ownCopy } from "./own-reads.ts";
 import { joinSockets } from "./pipe.ts";
 import { connectThroughTunnel } from "./raw.ts";
 import { readRequest } from "./read-request.ts";
@@ -44,14 +45,30 @@ export class Visitor implements ExchangeOwner {
   readonly #slot: RequestSlot;
   #routeId = 0;
 
-  constructor(readonly socket: Socket, private readonly context: ProxyContext, private readonly onClosed: (v: Visitor) => void) {
+  /** The proxy reads the socket itself, into its shared buffer (own-reads.ts), and calls read(); else a stream's "data" does. */
+  readonly #ownReads: boolean;
+  /** Where the visitor's bytes go once the connection is a pipe (own reads only). */
+  #pipeTo: Socket | undefined;
+
+  constructor(readonly socket: Socket, private readonly context: ProxyContext, private readonly onClosed: (v: Visitor) => void, ownReads = false) {
     this.#exchange = new Exchange(socket, context, this);
     this.#slot = new RequestSlot(context);
-    socket.on("data", this.#onData);
+    this.#ownReads = ownReads;
+    if (!ownReads) socket.on("data", this.#onData);
     socket.on("drain", () => this.#exchange.onVisitorDrain());
     socket.on("error", () => socket.destroy());
     socket.on("end", () => this.#onEnd());
     socket.on("close", () => this.#onClose());
+  }
+
+  /** Handles one read of the shared buffer: what must outlive it is copied out before the next read overwrites it. */
+  read(chunk: Buffer): void {
+    if (this.#state === State.Pipe) {
+      if (this.#pipeTo && !this.#pipeTo.write(ownCopy(chunk))) this.socket.pause();
+      return;
+    }
+    this.#onData(chunk);
+    if (this.#pending !== undefined && isSharedRead(this.context, this.#pending)) this.#pending = ownCopy(this.#pending);
   }
 
   readonly #onData = (chunk: Buffer): void => {
@@ -93,7 +110,7 @@ export class Visitor implements ExchangeOwner {
     const req = readRequest(buf, head, this.socket);
     if (req.method === "CONNECT") {
       this.#toPipe();
-      return connectThroughTunnel(req, this.socket, this.#takePending(), options);
+      return connectThroughTunnel(req, this.socket, this.#takePending(), options, this.#forward);
     }
     this.#slot.open(req);
     const { framing } = head;
@@ -155,19 +172,31 @@ export class Visitor implements ExchangeOwner {
     const pending = this.#takePending();
     if (pending.length) tunnel.write(pending);
     countPipe(this.context.options.metrics, this.#routeId, tunnel);
-    joinSockets(this.socket, tunnel);
+    joinSockets(this.socket, tunnel, this.#forward);
   }
 
+  /** Starts the visitor's bytes flowing into a pipe's `tunnel`: a stream pipe, or read() writing them on. */
+  readonly #forward = (tunnel: Socket): void => {
+    if (!this.#ownReads) return void this.socket.pipe(tunnel);
+    this.#pipeTo = tunnel;
+    tunnel.on("drain", () => this.socket.resume());
+    this.socket.once("end", () => tunnel.end());
+    this.socket.resume();
+  };
+
+  /** The bytes read past the last request, owned (a view of the shared read buffer is copied). */
   #takePending(): Buffer {
     const pending = this.#pending ?? Buffer.alloc(0);
     this.#pending = undefined;
-    return pending;
+    return isSharedRead(this.context, pending) ? ownCopy(pending) : pending;
   }
 
+  /** The connection becomes a byte pipe: reading waits until the pipe is joined. */
   #toPipe(): void {
     this.#state = State.Pipe;
     this.#deadline = 0;
     this.socket.removeListener("data", this.#onData);
+    this.socket.pause();
   }
 
   /** Writes `last` (may be empty), ends the connection, and cuts it if it has not closed LINGER_MS later. */
