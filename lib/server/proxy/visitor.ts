@@ -64,7 +64,8 @@ export class Visitor implements ExchangeOwner {
   /** Handles one read of the shared buffer: what must outlive it is copied out before the next read overwrites it. */
   read(chunk: Buffer): void {
     if (this.#state === State.Pipe) {
-      if (this.#pipeTo && !this.#pipeTo.write(ownCopy(chunk))) this.socket.pause();
+      if (!this.#pipeTo) return void this.socket.emit("data", ownCopy(chunk)); // for whoever took the connection over
+      if (!this.#pipeTo.write(ownCopy(chunk))) this.socket.pause();
       return;
     }
     this.#onData(chunk);
