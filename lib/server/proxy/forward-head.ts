@@ -1,7 +1,8 @@
 /**
  * The heads the proxy writes: a visitor's request head as the service gets
  * it (hop-by-hop fields, those Connection names and the visitor's own
- * X-Forwarded-For, -Proto, -Host, Forwarded and X-Real-IP dropped; petit's set), and the service's
+ * X-Forwarded-For, -Proto, -Host, Forwarded and X-Real-IP dropped; petit's set; petit's sign-in
+ * cookie taken out of Cookie), and the service's
  * response head as the visitor gets it (hop-by-hop fields dropped, framing
  * and Connection petit's own). Field lines that stay are copied as bytes.
  * @module
@@ -11,6 +12,7 @@ import { F, type FieldLines } from "./http1/fields.ts";
 import type { RequestHead } from "./http1/request-head.ts";
 import type { ResponseHead } from "./http1/response-head.ts";
 import type { HeadWriter } from "./head-writer.ts";
+import { COOKIE_NAME, withoutPetitCookie } from "./sign-in/cookie.ts";
 import type { ProxyOptions, ProxyRequest } from "./types.ts";
 
 /** Fields of a request that stop at the proxy (RFC 9110 §7.6.1, petit's token) or that petit sets itself. */
@@ -49,12 +51,18 @@ export function writeRequestHead(
   const host = req.headers.host ?? "";
   w.begin().text(`${req.method} ${req.url} HTTP/1.1\r\nhost: ${host}\r\n`);
   const named = head.framing.named;
+  // petit's sign-in cookie stops here, like the token: the service never sees petit's credentials. Other cookies go on.
+  const cookie = req.headers.cookie;
+  const ownCookie = cookie !== undefined && cookie.includes(COOKIE_NAME);
   for (let i = 0; i < fields.count; i++) {
     const id = fields.ids[i];
     if (REQUEST_DROP[id] === 1 && !(upgrade && id === F.UPGRADE)) continue;
+    if (ownCookie && id === F.COOKIE) continue;
     if (namedByConnection(buf, fields, i, named)) continue;
     w.line(buf, fields.spans[i * 4], fields.spans[i * 4 + 3]);
   }
+  const others = ownCookie ? withoutPetitCookie(cookie) : "";
+  if (others !== "") w.text(`cookie: ${others}\r\n`);
   if (upgrade) w.text("connection: Upgrade\r\n");
   // Only a trusted load balancer's X-Forwarded-* are believed; anyone else's are replaced. Behind PROXY protocol
   // the peer is the visitor the balancer named, whose own X-Forwarded-* are not believed either.

@@ -19,9 +19,12 @@ READ[F.X_FORWARDED_HOST] = "x-forwarded-host";
 READ[F.USER_AGENT] = "user-agent";
 READ[F.UPGRADE] = "upgrade";
 READ[F.EXPECT] = "expect";
+// For browser sign-in (sign-in/): the cookie that signs a browser in, and whether a page was asked for.
+READ[F.COOKIE] = "cookie";
+READ[F.ACCEPT] = "accept";
 
-/** Fields whose repeats are one list (RFC 9110 §5.3); of the others, the first counts (as node:http does). */
-const LISTS = new Set<string>(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-petit-token", "expect", "upgrade"]);
+/** Fields whose repeats are one list (RFC 9110 §5.3; Cookie's joined by "; ", RFC 6265 §5.4); of the others, the first counts (as node:http does). */
+const LISTS = new Set<string>(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-petit-token", "expect", "upgrade", "accept", "cookie"]);
 
 /** Returns the request `head` (parsed from `buf`) names, with the fields the proxy reads. */
 export function readRequest(buf: Buffer, head: RequestHead, socket: Socket): ProxyRequest {
@@ -32,7 +35,7 @@ export function readRequest(buf: Buffer, head: RequestHead, socket: Socket): Pro
     if (name === undefined) continue;
     const prior = headers[name];
     if (prior === undefined) headers[name] = fields.value(buf, i);
-    else if (LISTS.has(name)) headers[name] = `${prior}, ${fields.value(buf, i)}`;
+    else if (LISTS.has(name)) headers[name] = `${prior}${name === "cookie" ? "; " : ", "}${fields.value(buf, i)}`;
   }
   return { method: head.method, url: head.target, headers, socket };
 }
