@@ -15,7 +15,8 @@ export const PAGE_HEADERS: Record<string, string> = {
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
+  // Not no-referrer: Chromium then sends "Origin: null" with the form, and the sign-in refuses what it cannot tell from a cross-site post.
+  "referrer-policy": "same-origin",
   "cache-control": "no-store",
 };
 
