@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
+import { execa } from "execa";
 import { Agent, request } from "undici";
 import { COOKIE_NAME, makeCookieValue } from "../../lib/server/proxy/sign-in/cookie.ts";
 import { chromiumSkipReason, launchBrowser, type TestBrowser } from "../helpers/browser.ts";
@@ -131,6 +132,18 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
     }
     const post = await visit("alpha", "/x", { method: "POST", headers: { accept: "text/html" }, body: "" });
     assert.equal(post.status, 407, "only a page load (GET or HEAD) gets the sign-in page");
+  });
+
+  test("curl gets the one-line 407 by default, and the 401 sign-in page when it asks for HTML", async () => {
+    const curl = (...args: string[]) => execa("curl", [
+      "-sS", "-k", "--resolve", `alpha.${DOMAIN}:${relay.httpPort}:127.0.0.1`, "-w", "\n%{http_code}", ...args, url("alpha", "/report"),
+    ], { reject: false, timeout: 20_000 });
+    const plain = await curl();
+    assert.equal(plain.stdout, 'petit: this tunnel needs its access token: send "Proxy-Authorization: Bearer <token>" or "X-Petit-Token: <token>"\n\n407');
+    const html = await curl("-H", "Accept: text/html");
+    assert.match(html.stdout, /^<!doctype html>[\s\S]*name="next" value="\/report"[\s\S]*\n401$/);
+    const signedIn = await curl("-H", `X-Petit-Token: ${token("alpha")}`, "-H", "Accept: text/html");
+    assert.match(signedIn.stdout, /"name":"private-origin"[\s\S]*\n200$/);
   });
 
   test("a cookie for client A does not open client B, through the relay", async () => {
