@@ -229,6 +229,15 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
     assert.equal(originSawPetitCredentials(), false);
   });
 
+  test("signing out at /.petit/sign-out ends the sign-in in this browser", async () => {
+    await page.goto(url("alpha", "/"));
+    assert.equal(JSON.parse(await page.innerText("body")).name, "private-origin", "signed in before");
+    await page.goto(url("alpha", "/.petit/sign-out"));
+    await Promise.all([page.waitForURL(url("alpha", "/.petit/sign-in")), page.click("#sign-out")]);
+    assert.equal(await signInCookie("alpha"), undefined);
+    assert.equal((await page.goto(url("alpha", "/")))?.status(), 401);
+  });
+
   test("/.petit/ is petit's own on every tunnel: never forwarded, public tunnels included", async () => {
     const before = seen.length;
     assert.equal((await visit("alpha", "/.petit/anything", { headers: { "x-petit-token": token("alpha") } })).status, 404);

@@ -56,6 +56,12 @@ export function signInPage(form: SignInForm): string {
     "<p><small>Signed in, this browser can reach this host only, until the token changes or the sign-in expires.</small></p>");
 }
 
+/** The sign-out page: one button that posts to /.petit/sign-out. */
+export function signOutPage(host: string): string {
+  return page(`Sign out of ${host}`, `<h1>Sign out of ${escapeHtml(host)}</h1>` +
+    `<form method="post" action="/.petit/sign-out"><button id="sign-out" type="submit">Sign out</button></form>`);
+}
+
 /** The page of a private tunnel reached over plain HTTP: a browser cannot be signed in safely. */
 export function needsHttpsPage(host: string): string {
   return page("HTTPS needed", `<h1>${escapeHtml(host)} is private</h1>` +
