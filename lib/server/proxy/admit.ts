@@ -19,7 +19,7 @@ export function admit(req: ProxyRequest, options: ProxyOptions, host: string | u
   const route = label === undefined ? undefined : options.resolve(label);
   if (!route) return { status: 404, reason: `no tunnel for host "${(host ?? "").slice(0, 200)}" on this relay` };
   // The visitor, not a load balancer in front: lockouts and allow_from are about who sent the request.
-  const refusal = options.gate.check(route.access, req.headers, clientAddress(req, options.trustedProxies), route.id);
+  const refusal = options.gate.check(route.access, req, clientAddress(req, options.trustedProxies), route.id);
   if (refusal === undefined) return route;
   options.metrics?.refused(refusal.status);
   // A person's browser gets the sign-in page instead of the one line.

@@ -51,18 +51,18 @@ export function writeRequestHead(
   const host = req.headers.host ?? "";
   w.begin().text(`${req.method} ${req.url} HTTP/1.1\r\nhost: ${host}\r\n`);
   const named = head.framing.named;
-  // petit's sign-in cookie stops here, like the token: the service never sees petit's credentials. Other cookies go on.
-  const cookie = req.headers.cookie;
-  const ownCookie = cookie !== undefined && cookie.includes(COOKIE_NAME);
   for (let i = 0; i < fields.count; i++) {
     const id = fields.ids[i];
     if (REQUEST_DROP[id] === 1 && !(upgrade && id === F.UPGRADE)) continue;
-    if (ownCookie && id === F.COOKIE) continue;
     if (namedByConnection(buf, fields, i, named)) continue;
+    // petit's sign-in cookie stops here, like the token: the service never sees petit's credentials. Other cookies go on.
+    if (id === F.COOKIE && holdsPetitCookie(buf, fields.spans[i * 4 + 2], fields.spans[i * 4 + 3])) {
+      const others = withoutPetitCookie(fields.value(buf, i));
+      if (others !== "") w.text(`cookie: ${others}\r\n`);
+      continue;
+    }
     w.line(buf, fields.spans[i * 4], fields.spans[i * 4 + 3]);
   }
-  const others = ownCookie ? withoutPetitCookie(cookie) : "";
-  if (others !== "") w.text(`cookie: ${others}\r\n`);
   if (upgrade) w.text("connection: Upgrade\r\n");
   // Only a trusted load balancer's X-Forwarded-* are believed; anyone else's are replaced. Behind PROXY protocol
   // the peer is the visitor the balancer named, whose own X-Forwarded-* are not believed either.
@@ -75,6 +75,20 @@ export function writeRequestHead(
   w.text(`x-forwarded-proto: ${trusted ? String(h["x-forwarded-proto"] ?? proto) : proto}\r\n`);
   w.text(`x-forwarded-host: ${trusted ? String(h["x-forwarded-host"] ?? host) : host}\r\n\r\n`);
   return w.take();
+}
+
+/** petit's cookie name as bytes, to look for it in a Cookie line without making a string of the line. */
+const COOKIE_BYTES = Buffer.from(COOKIE_NAME, "latin1");
+
+/** Tells whether buf[start, end) (a Cookie value) holds petit's cookie name. */
+function holdsPetitCookie(buf: Buffer, start: number, end: number): boolean {
+  const first = COOKIE_BYTES[0];
+  outer: for (let j = start; j <= end - COOKIE_BYTES.length; j++) {
+    if (buf[j] !== first) continue;
+    for (let k = 1; k < COOKIE_BYTES.length; k++) if (buf[j + k] !== COOKIE_BYTES[k]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 /** The most body bytes copied to ride along with a head; more go in a write of their own (one writev with the head). */

@@ -19,12 +19,9 @@ READ[F.X_FORWARDED_HOST] = "x-forwarded-host";
 READ[F.USER_AGENT] = "user-agent";
 READ[F.UPGRADE] = "upgrade";
 READ[F.EXPECT] = "expect";
-// For browser sign-in (sign-in/): the cookie that signs a browser in, and whether a page was asked for.
-READ[F.COOKIE] = "cookie";
-READ[F.ACCEPT] = "accept";
 
-/** Fields whose repeats are one list (RFC 9110 §5.3; Cookie's joined by "; ", RFC 6265 §5.4); of the others, the first counts (as node:http does). */
-const LISTS = new Set<string>(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-petit-token", "expect", "upgrade", "accept", "cookie"]);
+/** Fields whose repeats are one list (RFC 9110 §5.3); of the others, the first counts (as node:http does). */
+const LISTS = new Set<string>(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-petit-token", "expect", "upgrade"]);
 
 /** Returns the request `head` (parsed from `buf`) names, with the fields the proxy reads. */
 export function readRequest(buf: Buffer, head: RequestHead, socket: Socket): ProxyRequest {
@@ -35,7 +32,26 @@ export function readRequest(buf: Buffer, head: RequestHead, socket: Socket): Pro
     if (name === undefined) continue;
     const prior = headers[name];
     if (prior === undefined) headers[name] = fields.value(buf, i);
-    else if (LISTS.has(name)) headers[name] = `${prior}${name === "cookie" ? "; " : ", "}${fields.value(buf, i)}`;
+    else if (LISTS.has(name)) headers[name] = `${prior}, ${fields.value(buf, i)}`;
   }
-  return { method: head.method, url: head.target, headers, socket };
+  return { method: head.method, url: head.target, headers, socket, buf, head };
+}
+
+/**
+ * Returns the value of field `id` (F.COOKIE, F.ACCEPT: what browser sign-in
+ * reads) of `req`, repeats joined by `separator`, read from its head's bytes
+ * now: requests that never need them never pay for the string. Only while
+ * `req` is being decided on, synchronously after readRequest (the head is
+ * reused for the next request); undefined without the field or the head.
+ */
+export function lazyField(req: ProxyRequest, id: number, separator = ", "): string | undefined {
+  const { buf, head } = req;
+  if (buf === undefined || head === undefined) return undefined;
+  const { fields } = head;
+  let value: string | undefined;
+  for (let i = 0; i < fields.count; i++) {
+    if (fields.ids[i] !== id) continue;
+    value = value === undefined ? fields.value(buf, i) : `${value}${separator}${fields.value(buf, i)}`;
+  }
+  return value;
 }

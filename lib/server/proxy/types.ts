@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { BlockList, Socket } from "node:net";
 import type { ProxyMetrics } from "../metrics/metrics.ts";
 import type { Access } from "../registry/records.ts";
+import type { RequestHead } from "./http1/request-head.ts";
 import type { SignIn } from "./sign-in/sign-in.ts";
 import type { VisitorGate } from "./visitor-auth.ts";
 
@@ -28,6 +29,9 @@ export interface ProxyRequest {
   url: string;
   headers: IncomingHttpHeaders;
   socket: Socket;
+  /** The bytes and the parsed head, for fields read only when needed (read-request.ts lazyField), while the request is decided on. */
+  buf?: Buffer;
+  head?: RequestHead;
 }
 
 /** Settings of the proxy. */

@@ -8,6 +8,7 @@ import { BlockList, isIPv6 } from "node:net";
 import { safeEqual } from "../../secrets.ts";
 import { RateLimiter } from "../rate-limit.ts";
 import type { Access } from "../registry/records.ts";
+import type { ProxyRequest } from "./types.ts";
 
 /** Header a visitor may use instead of Proxy-Authorization. */
 export const TOKEN_HEADER = "x-petit-token";
@@ -22,8 +23,8 @@ export interface Refusal {
   omitBody?: boolean;
 }
 
-/** Tells whether the Cookie header `cookie` signs a browser in to client `clientId`, whose access token is `token` (sign-in/). */
-export type CookieCheck = (cookie: string, clientId: number, token: string) => boolean;
+/** Tells whether `req` carries a cookie that signs its browser in to client `clientId`, whose access token is `token` (sign-in/). */
+export type CookieCheck = (req: ProxyRequest, clientId: number, token: string) => boolean;
 
 /** Returns the token a visitor presented: `Proxy-Authorization: Bearer T`, `Basic` with T as password, or X-Petit-Token. */
 export function presentedToken(headers: IncomingHttpHeaders): string | undefined {
@@ -72,21 +73,20 @@ export class VisitorGate {
   }
 
   /**
-   * Returns why the visitor at `source` may not use client `clientId`'s
-   * tunnel with `access`, or undefined when it may: its token, or (without
-   * one) a sign-in cookie for that client.
+   * Returns why the visitor at `source` sending `req` may not use client
+   * `clientId`'s tunnel with `access`, or undefined when it may: its token,
+   * or (without one) a sign-in cookie for that client.
    */
-  check(access: Access, headers: IncomingHttpHeaders, source: string, clientId = 0): Refusal | undefined {
+  check(access: Access, req: ProxyRequest, source: string, clientId = 0): Refusal | undefined {
     const address = source.startsWith("::ffff:") ? source.slice(7) : source;
     const denied = this.sourceRefusal(access, address);
     if (denied) return denied;
     if (access.public) return undefined;
     const locked = this.lockout(address);
     if (locked) return locked;
-    const token = presentedToken(headers);
+    const token = presentedToken(req.headers);
     if (token !== undefined && safeEqual(token, access.token)) return undefined;
-    const cookie = headers.cookie;
-    if (token === undefined && cookie !== undefined && this.#cookie?.(cookie, clientId, access.token)) return undefined;
+    if (token === undefined && this.#cookie?.(req, clientId, access.token)) return undefined;
     this.#failures.hit(address);
     return {
       status: 407,

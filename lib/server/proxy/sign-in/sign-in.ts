@@ -6,6 +6,8 @@
  * @module
  */
 import { inList, peerAddress } from "../../../http/client-address.ts";
+import { F } from "../http1/fields.ts";
+import { lazyField } from "../read-request.ts";
 import type { ProxyOptions, ProxyRequest } from "../types.ts";
 import type { Refusal } from "../visitor-auth.ts";
 import { CLEAR_COOKIE, COOKIE_LIFETIME_S, COOKIE_NAME, hasValidCookie, makeCookieValue, setCookieHeader } from "./cookie.ts";
@@ -43,9 +45,11 @@ export class SignIn {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Tells whether the Cookie header `cookie` signs its browser in to client `clientId`, whose access token is `token`. */
-  readonly verify = (cookie: string, clientId: number, token: string): boolean =>
-    hasValidCookie(this.#secret, cookie, clientId, token, Math.floor(this.#now() / 1000));
+  /** Tells whether `req`'s Cookie signs its browser in to client `clientId`, whose access token is `token` (the gate's CookieCheck). */
+  readonly verify = (req: ProxyRequest, clientId: number, token: string): boolean => {
+    const cookie = lazyField(req, F.COOKIE, "; ");
+    return cookie !== undefined && hasValidCookie(this.#secret, cookie, clientId, token, Math.floor(this.#now() / 1000));
+  };
 
   /** Returns the Set-Cookie value that signs a browser in to client `clientId` with access token `token`. */
   cookieFor(clientId: number, token: string): string {
@@ -63,9 +67,9 @@ export class SignIn {
    * Other requests (API callers, scripts, fetch()) keep the one-line 407.
    */
   browserRefusal(req: ProxyRequest, refusal: Refusal, options: ProxyOptions): Refusal {
-    if ((req.method !== "GET" && req.method !== "HEAD") || !req.headers.accept?.includes("text/html")) return refusal;
+    if ((req.method !== "GET" && req.method !== "HEAD") || !lazyField(req, F.ACCEPT)?.includes("text/html")) return refusal;
     const host = String(req.headers.host ?? "");
-    const cookie = req.headers.cookie;
+    const cookie = lazyField(req, F.COOKIE, "; ");
     const stale = cookie !== undefined && cookie.includes(`${COOKIE_NAME}=`);
     const html = isSecure(req, options)
       ? signInPage({ host, next: safeNextPath(req.url), error: stale ? "Your sign-in has ended (it expired, or the access token changed). Sign in again." : undefined })
