@@ -256,6 +256,17 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
     assert.deepEqual(seen.slice(before).map((r) => r.url), ["/shop"], "only the public page reached the origin");
   });
 
+  test("revoking a client ends its browsers' sign-ins at once", async () => {
+    await signIn("beta", "/");
+    assert.equal(JSON.parse(await page.innerText("body")).name, "private-origin");
+    const cookie = (await signInCookie("beta"))!.value;
+    await petitOk(relay.home, ["server", "revoke", "beta"]);
+    const reloaded = await page.reload();
+    assert.equal(reloaded?.status(), 404);
+    assert.match(await page.innerText("body"), /no tunnel for host "beta\.petit\.test/);
+    assert.equal((await visit("beta", "/", { headers: { cookie: `${COOKIE_NAME}=${cookie}` } })).status, 404);
+  });
+
   test("failed sign-ins are rate-limited per source like other failed visitor access", async () => {
     const body = new URLSearchParams({ token: "wrong", next: "/" }).toString();
     const post = (from: number) => visit("alpha", "/.petit/sign-in", {
