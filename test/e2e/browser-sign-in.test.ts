@@ -6,7 +6,6 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { IncomingHttpHeaders } from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,16 +16,16 @@ import { COOKIE_NAME, makeCookieValue } from "../../lib/server/proxy/sign-in/coo
 import { chromiumSkipReason, launchBrowser, type TestBrowser } from "../helpers/browser.ts";
 import { makeCert } from "../helpers/certificate.ts";
 import { DOMAIN, registerClient, startRelay, type Client, type Relay } from "../helpers/fixture.ts";
-import { startOrigin } from "../helpers/origin.ts";
+import { startProtocolOrigin, type ProtocolOrigin, type SeenRequest } from "../helpers/protocol-origin.ts";
 import { petit, petitOk } from "../helpers/petit.ts";
 
 const skip = await chromiumSkipReason();
 
 describe("browser sign-in to a private tunnel", { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), "petit-sign-in-"));
-  let origin: Awaited<ReturnType<typeof startOrigin>>;
-  /** What the origin received: every request's URL and fields. */
-  const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+  let origin: ProtocolOrigin;
+  /** What the origin received: every request's method, URL and fields (WebSocket handshakes too). */
+  let seen: SeenRequest[] = [];
   let relay: Relay;
   let alpha: Client;
   let beta: Client;
@@ -57,13 +56,15 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
     await page.fill("#token", token(label));
     await Promise.all([page.waitForURL(url(label, path)), page.click("#sign-in")]);
   };
+  /** The service's answer on the page: the request it saw, as JSON. */
+  const served = async () => JSON.parse(await page.innerText("body")) as SeenRequest;
   const originSawPetitCredentials = () => seen.some(({ headers }) =>
     String(headers.cookie ?? "").includes(COOKIE_NAME) || headers["proxy-authorization"] !== undefined ||
     headers["x-petit-token"] !== undefined || JSON.stringify(headers).includes(token("alpha")));
 
   before(async () => {
-    origin = await startOrigin("private-origin");
-    origin.server.on("request", (req) => seen.push({ url: req.url ?? "", headers: req.headers }));
+    origin = await startProtocolOrigin();
+    seen = origin.seen;
     const files = makeCert(dir, "relay");
     relay = await startRelay({ config: { tls_cert: files.cert, tls_key: files.key } });
     relay.apiUrl = relay.apiUrl.replace("http:", "https:");
@@ -97,9 +98,7 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
     assert.equal(seen.length, 0, "the origin saw nothing before the sign-in");
     await page.fill("#token", token("alpha"));
     await Promise.all([page.waitForURL(url("alpha", "/orders?id=7")), page.click("#sign-in")]);
-    const served = JSON.parse(await page.innerText("body"));
-    assert.equal(served.name, "private-origin");
-    assert.equal(served.url, "/orders?id=7");
+    assert.equal((await served()).url, "/orders?id=7");
     const cookie = await signInCookie("alpha");
     assert.ok(cookie, "the browser keeps petit's cookie");
     assert.equal(cookie.httpOnly, true);
@@ -143,7 +142,27 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
     const html = await curl("-H", "Accept: text/html");
     assert.match(html.stdout, /^<!doctype html>[\s\S]*name="next" value="\/report"[\s\S]*\n401$/);
     const signedIn = await curl("-H", `X-Petit-Token: ${token("alpha")}`, "-H", "Accept: text/html");
-    assert.match(signedIn.stdout, /"name":"private-origin"[\s\S]*\n200$/);
+    assert.match(signedIn.stdout, /"url":"\/report"[\s\S]*\n200$/);
+  });
+
+  test("a signed-in page's WebSocket passes on the cookie, which the service never sees", async () => {
+    // Run in the page (a string: the test's own TypeScript has no DOM types).
+    const opens = () => page.evaluate<boolean>(`new Promise((resolve) => {
+      const ws = new WebSocket("wss://" + location.host + "/live");
+      ws.onopen = () => { ws.close(); resolve(true); };
+      ws.onerror = () => resolve(false);
+    })`);
+    await page.goto(url("alpha", "/"));
+    assert.equal(await opens(), true, "the handshake reached the service");
+    const handshake = seen.findLast((r) => r.url === "/live");
+    assert.equal(handshake?.headers.upgrade, "websocket");
+    assert.equal(originSawPetitCredentials(), false, JSON.stringify(handshake?.headers));
+    const cookies = await browser.context.cookies(url("alpha"));
+    await browser.context.clearCookies();
+    const count = seen.length;
+    assert.equal(await opens(), false, "without the cookie the handshake is refused");
+    assert.equal(seen.length, count, "and never reaches the service");
+    await browser.context.addCookies(cookies);
   });
 
   test("a cookie for client A does not open client B, through the relay", async () => {
@@ -187,7 +206,7 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
     await page.goto(url("alpha", "/.petit/sign-in?next=//evil.example/steal"));
     await page.fill("#token", token("alpha"));
     await Promise.all([page.waitForURL(url("alpha", "/")), page.click("#sign-in")]);
-    assert.equal(JSON.parse(await page.innerText("body")).name, "private-origin");
+    assert.equal((await served()).url, "/");
   });
 
   test("a sign-in form posted from another site is refused", async () => {
@@ -207,7 +226,7 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
     assert.equal((await visit("alpha", new URL(link).pathname + new URL(link).search)).status, 200);
     assert.equal((await page.goto(link))?.status(), 200);
     await Promise.all([page.waitForURL(url("alpha", "/")), page.click("#continue")]);
-    assert.equal(JSON.parse(await page.innerText("body")).name, "private-origin");
+    assert.equal((await served()).url, "/");
     await browser.context.clearCookies();
     await page.goto(link);
     const [again] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/.petit/sign-in")), page.click("#continue")]);
@@ -231,7 +250,7 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
 
   test("signing out at /.petit/sign-out ends the sign-in in this browser", async () => {
     await page.goto(url("alpha", "/"));
-    assert.equal(JSON.parse(await page.innerText("body")).name, "private-origin", "signed in before");
+    assert.equal((await served()).url, "/", "signed in before");
     await page.goto(url("alpha", "/.petit/sign-out"));
     await Promise.all([page.waitForURL(url("alpha", "/.petit/sign-in")), page.click("#sign-out")]);
     assert.equal(await signInCookie("alpha"), undefined);
@@ -258,7 +277,7 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
 
   test("revoking a client ends its browsers' sign-ins at once", async () => {
     await signIn("beta", "/");
-    assert.equal(JSON.parse(await page.innerText("body")).name, "private-origin");
+    assert.equal((await served()).url, "/");
     const cookie = (await signInCookie("beta"))!.value;
     await petitOk(relay.home, ["server", "revoke", "beta"]);
     const reloaded = await page.reload();
