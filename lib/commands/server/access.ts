@@ -1,4 +1,5 @@
 import { Command, Option, UsageError } from "clipanion";
+import type { CallOptions } from "../../daemon/control-client.ts";
 import type { AccessView, SignInLinkView } from "../../protocol/server-control.ts";
 import { PetitCommand } from "../base.ts";
 
@@ -54,10 +55,10 @@ export class ServerAccessCommand extends PetitCommand {
   }
 
   /** Calls the relay's control port; its 4xx answers are the user's to fix (no stack trace). */
-  async #call<T>(path: string, init: { method?: string; body?: unknown }): Promise<T> {
+  async #call<T>(path: string, init: CallOptions): Promise<T> {
     let answer: T | undefined;
     try {
-      answer = await this.callServer<T>(path, init as Parameters<PetitCommand["callServer"]>[1]);
+      answer = await this.callServer<T>(path, init);
     } catch (error) {
       if ((error as { status?: number }).status !== undefined && (error as { status: number }).status < 500) {
         throw new UsageError((error as Error).message);
