@@ -65,6 +65,8 @@ export function serverPaths(home: string) {
     token: join(dir, "enroll.token"),
     tokens: join(dir, "tokens.json"),
     controlSecret: join(dir, "control.secret"),
+    /** The key of browser sign-in cookies' MACs: replacing it signs every browser out. */
+    signInSecret: join(dir, "sign-in.secret"),
     registry: join(dir, "registry.json"),
     /** Nonces of accepted signed requests, kept until they expire (replay protection across restarts). */
     nonces: join(dir, "nonces.json"),

@@ -47,3 +47,11 @@ export interface AccessView {
   public: boolean;
   allow_from: string[];
 }
+
+/** The answer of `POST /v1/clients/:label/sign-in-link`: a single-use browser sign-in link. */
+export interface SignInLinkView {
+  id: number;
+  url: string;
+  /** When the link stops working (ISO 8601). */
+  expires_at: string;
+}

@@ -35,6 +35,8 @@ import { endRevokedSessions, endSessionsOnPort } from "./sshd/stale-ports.ts";
 import { NonceFile } from "./api/nonce-store.ts";
 import { SessionSweeper } from "./sshd/session-sweep.ts";
 import { parseNetworks, VisitorGate } from "./proxy/visitor-auth.ts";
+import { SignIn } from "./proxy/sign-in/sign-in.ts";
+import { makeSignInLink } from "./proxy/sign-in/link-url.ts";
 import { ensureTunnelUser } from "./sshd/tunnel-user.ts";
 import { TokenStore } from "./tokens/tokens.ts";
 import { tokenRoutes } from "./tokens/token-routes.ts";
@@ -86,13 +88,15 @@ export async function startServerDaemon(
   const logRotation = new LogRotator([paths.sshdLog, ...(accessLog ? [accessLog.path] : [])], { log });
   const tlsFiles = config.tls_cert ? { cert: config.tls_cert, key: config.tls_key } : undefined;
   const tls = tlsFiles && readTls(tlsFiles);
+  const signIn = new SignIn({ secret: ensureSecret(paths.signInSecret) });
   const proxy = createProxyServer({
     domain: config.domain, log, tls,
     resolve: (label) => {
       const route = registry.route(label);
       return route && { id: route.client.id, port: route.port, access: route.client.access };
     },
-    gate: new VisitorGate(parseNetworks(config.allow_from)),
+    gate: new VisitorGate(parseNetworks(config.allow_from), { cookie: signIn.verify }),
+    signIn,
     metrics,
     trustedProxies: parseNetworks(config.trusted_proxies),
     upstreamTimeoutMs: config.upstream_timeout * 1000,
@@ -108,6 +112,9 @@ export async function startServerDaemon(
   const control = createControlServer(controlSecret, {
     ...serverControlRoutes({
       registry, presence, sshd, sweeper, domain: config.domain, metrics, log, ready: () => ready, node: config.store ? node : undefined,
+      signInLink: (client) => makeSignInLink(client, signIn.links, {
+        domain: config.domain, httpPort: config.http_port, tls: Boolean(tls), behindBalancer: config.trusted_proxies.length > 0,
+      }),
     }),
     ...tokenRoutes(tokens, log),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),

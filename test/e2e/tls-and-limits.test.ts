@@ -13,19 +13,9 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { Agent, request } from "undici";
 import { makeProof } from "../../lib/proof.ts";
+import { makeCert } from "../helpers/certificate.ts";
 import { startOrigin } from "../helpers/origin.ts";
 import { DOMAIN, registerClient, startRelay, viaProxy, waitFor, type Client, type Relay } from "../helpers/fixture.ts";
-
-/** Makes a self-signed certificate for 127.0.0.1 in `dir`; returns the file paths. */
-function makeCert(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-    "-subj", `/CN=${name}`, "-addext", `subjectAltName=IP:127.0.0.1,DNS:*.${DOMAIN}`, "-keyout", key, "-out", cert,
-  ], { stdio: "ignore" });
-  return { cert, key };
-}
 
 /** Returns the SHA-256 fingerprint of the certificate 127.0.0.1:`port` presents. */
 function servedFingerprint(port: number): Promise<string> {

@@ -118,6 +118,34 @@ describe("visitor access", () => {
     assert.equal(await petitOk(s.relay.home, ["server", "access", "site", "--json"]), before);
   });
 
+  test("over plain HTTP a browser gets a 401 page saying sign-in needs HTTPS, and API callers keep the one-line 407", async () => {
+    const page = await visit({ accept: "text/html,application/xhtml+xml,*/*;q=0.8" });
+    assert.equal(page.status, 401);
+    assert.match(String(page.headers["content-type"]), /^text\/html/);
+    assert.match(page.text, /Signing in from a browser needs HTTPS/);
+    assert.doesNotMatch(page.text, /<form/, "no form to type a token into over plain HTTP");
+    const api = await visit({ accept: "*/*" });
+    assert.equal(api.status, 407);
+    assert.equal(api.text, NEEDS_TOKEN);
+  });
+
+  test("over plain HTTP the sign-in form refuses even the right token and sets no cookie", async () => {
+    const res = await viaProxy(s.relay, HOST, "/.petit/sign-in", {
+      method: "POST", auth: false, body: `token=${encodeURIComponent(token)}&next=%2F`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    assert.equal(res.status, 403);
+    assert.equal(res.headers["set-cookie"], undefined);
+    assert.match(res.text, /needs HTTPS/);
+  });
+
+  test("petit server access --link on a relay without TLS exits 1 saying browser sign-in needs HTTPS", async () => {
+    const res = await access("--link");
+    assert.equal(res.exitCode, 1);
+    assert.match(String(res.stderr), /browser sign-in needs HTTPS: set server\.tls_cert and server\.tls_key/);
+    assert.doesNotMatch(String(res.stderr), /\n\s+at /, "no stack trace for the user's mistake");
+  });
+
   describe("malformed and hostile requests", () => {
     const files = ["server/registry.json", "server/authorized_keys"];
     // The presence monitor rewrites last-seen times every 30 s; everything else must stay byte-for-byte.

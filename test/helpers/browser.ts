@@ -39,8 +39,8 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Starts headless Chromium with a fresh profile and a 1280×860 viewport. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/** Starts headless Chromium with a fresh profile and a 1280×860 viewport; `args` go to Chromium after the usual ones. */
+export async function launchBrowser(args: string[] = []): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "petit-chromium-"));
   try {
     const context = await chromium.launchPersistentContext(profile, {
@@ -49,7 +49,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       viewport: { width: 1280, height: 860 },
       args: [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", ...args,
       ],
     });
     return {

@@ -4,7 +4,7 @@
  * @module
  */
 import { controlError, type ControlRoutes } from "../../daemon/control-server.ts";
-import type { AccessView, ServerStatus } from "../../protocol/server-control.ts";
+import type { AccessView, ServerStatus, SignInLinkView } from "../../protocol/server-control.ts";
 import { parseAccessChange } from "./access-change.ts";
 import { clientRows } from "./clients-view.ts";
 import type { ServerMetrics } from "../metrics/metrics.ts";
@@ -30,10 +30,13 @@ export interface ControlContext {
   node?: string;
   /** False until every part listens: the control port answers earlier, being the lock against a second daemon. */
   ready?: () => boolean;
+  /** Makes a single-use browser sign-in link for a client (sign-in/links.ts); throws a controlError when there can be none. */
+  signInLink?: (client: ClientRecord) => SignInLinkView;
 }
 
 /** Returns the control routes of the relay. */
-export function serverControlRoutes({ registry, presence, sshd, sweeper, domain, metrics, log, node, ready = () => true }: ControlContext): ControlRoutes {
+export function serverControlRoutes(context: ControlContext): ControlRoutes {
+  const { registry, presence, sshd, sweeper, domain, metrics, log, node, ready = () => true, signInLink } = context;
   const find = (label: string): ClientRecord => {
     const client = registry.lookup(label);
     if (!client) throw controlError(404, `no client "${label}" is registered`);
@@ -64,6 +67,13 @@ export function serverControlRoutes({ registry, presence, sshd, sweeper, domain,
       const updated = await registry.updateAccess(client.id, change);
       log(`access of client ${client.id} changed: ${JSON.stringify({ ...change, rotate: change.rotate ?? false })}`);
       return view(updated);
+    },
+    "POST /v1/clients/:label/sign-in-link": ({ params }) => {
+      if (!signInLink) throw controlError(501, "this relay has no browser sign-in");
+      const client = find(params.label);
+      const link = signInLink(client);
+      log(`sign-in link made for client ${client.id}, expiring ${link.expires_at}`);
+      return link;
     },
   };
 }

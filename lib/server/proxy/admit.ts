@@ -19,9 +19,11 @@ export function admit(req: ProxyRequest, options: ProxyOptions, host: string | u
   const route = label === undefined ? undefined : options.resolve(label);
   if (!route) return { status: 404, reason: `no tunnel for host "${(host ?? "").slice(0, 200)}" on this relay` };
   // The visitor, not a load balancer in front: lockouts and allow_from are about who sent the request.
-  const refusal = options.gate.check(route.access, req.headers, clientAddress(req, options.trustedProxies));
-  if (refusal) options.metrics?.refused(refusal.status);
-  return refusal ?? route;
+  const refusal = options.gate.check(route.access, req, clientAddress(req, options.trustedProxies), route.id);
+  if (refusal === undefined) return route;
+  options.metrics?.refused(refusal.status);
+  // A person's browser gets the sign-in page instead of the one line.
+  return refusal.status === 407 && options.signIn ? options.signIn.browserRefusal(req, refusal, options) : refusal;
 }
 
 /** Labels of recent Host values, by domain: visitors send the same few hosts again and again. */

@@ -1,7 +1,8 @@
 /**
  * The heads the proxy writes: a visitor's request head as the service gets
  * it (hop-by-hop fields, those Connection names and the visitor's own
- * X-Forwarded-For, -Proto, -Host, Forwarded and X-Real-IP dropped; petit's set), and the service's
+ * X-Forwarded-For, -Proto, -Host, Forwarded and X-Real-IP dropped; petit's set; petit's sign-in
+ * cookie taken out of Cookie), and the service's
  * response head as the visitor gets it (hop-by-hop fields dropped, framing
  * and Connection petit's own). Field lines that stay are copied as bytes.
  * @module
@@ -11,6 +12,7 @@ import { F, type FieldLines } from "./http1/fields.ts";
 import type { RequestHead } from "./http1/request-head.ts";
 import type { ResponseHead } from "./http1/response-head.ts";
 import type { HeadWriter } from "./head-writer.ts";
+import { COOKIE_NAME, withoutPetitCookie } from "./sign-in/cookie.ts";
 import type { ProxyOptions, ProxyRequest } from "./types.ts";
 
 /** Fields of a request that stop at the proxy (RFC 9110 §7.6.1, petit's token) or that petit sets itself. */
@@ -53,6 +55,12 @@ export function writeRequestHead(
     const id = fields.ids[i];
     if (REQUEST_DROP[id] === 1 && !(upgrade && id === F.UPGRADE)) continue;
     if (namedByConnection(buf, fields, i, named)) continue;
+    // petit's sign-in cookie stops here, like the token: the service never sees petit's credentials. Other cookies go on.
+    if (id === F.COOKIE && holdsPetitCookie(buf, fields.spans[i * 4 + 2], fields.spans[i * 4 + 3])) {
+      const others = withoutPetitCookie(fields.value(buf, i));
+      if (others !== "") w.text(`cookie: ${others}\r\n`);
+      continue;
+    }
     w.line(buf, fields.spans[i * 4], fields.spans[i * 4 + 3]);
   }
   if (upgrade) w.text("connection: Upgrade\r\n");
@@ -67,6 +75,20 @@ export function writeRequestHead(
   w.text(`x-forwarded-proto: ${trusted ? String(h["x-forwarded-proto"] ?? proto) : proto}\r\n`);
   w.text(`x-forwarded-host: ${trusted ? String(h["x-forwarded-host"] ?? host) : host}\r\n\r\n`);
   return w.take();
+}
+
+/** petit's cookie name as bytes, to look for it in a Cookie line without making a string of the line. */
+const COOKIE_BYTES = Buffer.from(COOKIE_NAME, "latin1");
+
+/** Tells whether buf[start, end) (a Cookie value) holds petit's cookie name. */
+function holdsPetitCookie(buf: Buffer, start: number, end: number): boolean {
+  const first = COOKIE_BYTES[0];
+  outer: for (let j = start; j <= end - COOKIE_BYTES.length; j++) {
+    if (buf[j] !== first) continue;
+    for (let k = 1; k < COOKIE_BYTES.length; k++) if (buf[j + k] !== COOKIE_BYTES[k]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 /** The most body bytes copied to ride along with a head; more go in a write of their own (one writev with the head). */

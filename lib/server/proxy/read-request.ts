@@ -34,5 +34,24 @@ export function readRequest(buf: Buffer, head: RequestHead, socket: Socket): Pro
     if (prior === undefined) headers[name] = fields.value(buf, i);
     else if (LISTS.has(name)) headers[name] = `${prior}, ${fields.value(buf, i)}`;
   }
-  return { method: head.method, url: head.target, headers, socket };
+  return { method: head.method, url: head.target, headers, socket, buf, head };
+}
+
+/**
+ * Returns the value of field `id` (F.COOKIE, F.ACCEPT: what browser sign-in
+ * reads) of `req`, repeats joined by `separator`, read from its head's bytes
+ * now: requests that never need them never pay for the string. Only while
+ * `req` is being decided on, synchronously after readRequest (the head is
+ * reused for the next request); undefined without the field or the head.
+ */
+export function lazyField(req: ProxyRequest, id: number, separator = ", "): string | undefined {
+  const { buf, head } = req;
+  if (buf === undefined || head === undefined) return undefined;
+  const { fields } = head;
+  let value: string | undefined;
+  for (let i = 0; i < fields.count; i++) {
+    if (fields.ids[i] !== id) continue;
+    value = value === undefined ? fields.value(buf, i) : `${value}${separator}${fields.value(buf, i)}`;
+  }
+  return value;
 }

@@ -8,6 +8,8 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { BlockList, Socket } from "node:net";
 import type { ProxyMetrics } from "../metrics/metrics.ts";
 import type { Access } from "../registry/records.ts";
+import type { RequestHead } from "./http1/request-head.ts";
+import type { SignIn } from "./sign-in/sign-in.ts";
 import type { VisitorGate } from "./visitor-auth.ts";
 
 /** A tunnel the proxy can reach. */
@@ -27,6 +29,9 @@ export interface ProxyRequest {
   url: string;
   headers: IncomingHttpHeaders;
   socket: Socket;
+  /** The bytes and the parsed head, for fields read only when needed (read-request.ts lazyField), while the request is decided on. */
+  buf?: Buffer;
+  head?: RequestHead;
 }
 
 /** Settings of the proxy. */
@@ -35,6 +40,8 @@ export interface ProxyOptions {
   /** Finds the tunnel for a label ("1001" or a name). */
   resolve: (label: string) => Route | undefined;
   gate: VisitorGate;
+  /** Browser sign-in: pages under /.petit/ and the sign-in page for browsers instead of 407; none when absent. */
+  signIn?: SignIn;
   /** Load balancers whose X-Forwarded-* headers (and PROXY headers) are believed; others' are replaced. */
   trustedProxies?: BlockList;
   /** Connections from `trustedProxies` begin with a PROXY protocol header (v1 or v2) naming the visitor. */

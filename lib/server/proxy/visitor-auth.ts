@@ -8,6 +8,7 @@ import { BlockList, isIPv6 } from "node:net";
 import { safeEqual } from "../../secrets.ts";
 import { RateLimiter } from "../rate-limit.ts";
 import type { Access } from "../registry/records.ts";
+import type { ProxyRequest } from "./types.ts";
 
 /** Header a visitor may use instead of Proxy-Authorization. */
 export const TOKEN_HEADER = "x-petit-token";
@@ -17,7 +18,13 @@ export interface Refusal {
   status: number;
   reason: string;
   headers?: Record<string, string>;
+  /** An HTML page to answer with instead of the one line (a browser's sign-in page); `omitBody` for a HEAD. */
+  html?: string;
+  omitBody?: boolean;
 }
+
+/** Tells whether `req` carries a cookie that signs its browser in to client `clientId`, whose access token is `token` (sign-in/). */
+export type CookieCheck = (req: ProxyRequest, clientId: number, token: string) => boolean;
 
 /** Returns the token a visitor presented: `Proxy-Authorization: Bearer T`, `Basic` with T as password, or X-Petit-Token. */
 export function presentedToken(headers: IncomingHttpHeaders): string | undefined {
@@ -55,27 +62,31 @@ export class VisitorGate {
   readonly #failures: RateLimiter;
   readonly #perClient = new Map<string, BlockList | undefined>();
 
-  constructor(private readonly relayNetworks: BlockList | undefined, failuresPerMinute = 30) {
+  readonly #cookie: CookieCheck | undefined;
+
+  /** `failuresPerMinute` from one source before 429 (default 30); `cookie`: browsers signed in by cookie pass too. */
+  constructor(private readonly relayNetworks: BlockList | undefined, options: { failuresPerMinute?: number; cookie?: CookieCheck } = {}) {
     // RateLimiter blocks once a key has more than `limit` events: a limit one lower refuses a source
     // as soon as it has failed `failuresPerMinute` times, not one failure later.
-    this.#failures = new RateLimiter(failuresPerMinute - 1, 60_000);
+    this.#failures = new RateLimiter((options.failuresPerMinute ?? 30) - 1, 60_000);
+    this.#cookie = options.cookie;
   }
 
-  /** Returns why the visitor at `source` may not use a tunnel with `access`, or undefined when it may. */
-  check(access: Access, headers: IncomingHttpHeaders, source: string): Refusal | undefined {
+  /**
+   * Returns why the visitor at `source` sending `req` may not use client
+   * `clientId`'s tunnel with `access`, or undefined when it may: its token,
+   * or (without one) a sign-in cookie for that client.
+   */
+  check(access: Access, req: ProxyRequest, source: string, clientId = 0): Refusal | undefined {
     const address = source.startsWith("::ffff:") ? source.slice(7) : source;
-    if (!allowed(this.relayNetworks, address) || !allowed(this.#clientNetworks(access), address)) {
-      return { status: 403, reason: `source address ${address} is not allowed to use this tunnel` };
-    }
+    const denied = this.sourceRefusal(access, address);
+    if (denied) return denied;
     if (access.public) return undefined;
-    if (this.#failures.blocked(address)) {
-      return {
-        status: 429, reason: "too many failed access attempts from this address; wait and retry",
-        headers: { "retry-after": String(this.#failures.retryAfter(address)) },
-      };
-    }
-    const token = presentedToken(headers);
+    const locked = this.lockout(address);
+    if (locked) return locked;
+    const token = presentedToken(req.headers);
     if (token !== undefined && safeEqual(token, access.token)) return undefined;
+    if (token === undefined && this.#cookie?.(req, clientId, access.token)) return undefined;
     this.#failures.hit(address);
     return {
       status: 407,
@@ -84,6 +95,28 @@ export class VisitorGate {
         : "wrong access token for this tunnel",
       headers: { "proxy-authenticate": 'Bearer realm="petit"' },
     };
+  }
+
+  /** Returns the 403 when the relay's or the client's allow_from leaves `source` out, else undefined. */
+  sourceRefusal(access: Access, source: string): Refusal | undefined {
+    const address = source.startsWith("::ffff:") ? source.slice(7) : source;
+    if (allowed(this.relayNetworks, address) && allowed(this.#clientNetworks(access), address)) return undefined;
+    return { status: 403, reason: `source address ${address} is not allowed to use this tunnel` };
+  }
+
+  /** Returns the 429 when `source` has failed too often lately, else undefined. */
+  lockout(source: string): Refusal | undefined {
+    const address = source.startsWith("::ffff:") ? source.slice(7) : source;
+    if (!this.#failures.blocked(address)) return undefined;
+    return {
+      status: 429, reason: "too many failed access attempts from this address; wait and retry",
+      headers: { "retry-after": String(this.#failures.retryAfter(address)) },
+    };
+  }
+
+  /** Counts a failed attempt of `source` that did not come through check() (a wrong token typed into the sign-in page). */
+  countFailure(source: string): void {
+    this.#failures.hit(source.startsWith("::ffff:") ? source.slice(7) : source);
   }
 
   #clientNetworks(access: Access): BlockList | undefined {

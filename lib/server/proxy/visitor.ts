@@ -10,7 +10,7 @@ import type { Socket } from "node:net";
 import { countPipe } from "../metrics/metrics.ts";
 import { clientAddress } from "../../http/client-address.ts";
 import { admit } from "./admit.ts";
-import { malformedAnswer, textAnswer } from "./answers.ts";
+import { malformedAnswer, pageAnswer, textAnswer } from "./answers.ts";
 import { isSharedRead, poolFor, type ProxyContext } from "./context.ts";
 import { Exchange, type ExchangeOwner, type ExchangeRequest } from "./exchange.ts";
 import { writeRequestHead } from "./forward-head.ts";
@@ -21,6 +21,8 @@ import { joinSockets } from "./pipe.ts";
 import { connectThroughTunnel } from "./raw.ts";
 import { readRequest } from "./read-request.ts";
 import { RequestSlot } from "./request-slot.ts";
+import { isPetitPath } from "./sign-in/petit-pages.ts";
+import { servePetitPath } from "./sign-in/serve.ts";
 import { toOriginForm } from "./request-target.ts";
 import { openTunnel, type Tunnel } from "./tunnel-pool.ts";
 import type { Refusal } from "./visitor-auth.ts";
@@ -119,6 +121,12 @@ export class Visitor implements ExchangeOwner {
     const upgrade = framing.upgrade && req.headers.upgrade !== undefined;
     const refused = toOriginForm(req)
       ?? (upgrade && hasBody ? { status: 400, reason: "an Upgrade request must not carry a body" } : undefined);
+    // /.petit/ is the relay's own, on every tunnel's host: the sign-in pages take the connection over.
+    if (refused === undefined && options.signIn && isPetitPath(req.url)) {
+      this.#toPipe();
+      const done = (status: number) => this.#slot.close(status);
+      return servePetitPath(req, head, buf, { socket: this.socket, pending: this.#takePending(), options, signIn: options.signIn, done });
+    }
     const route = refused ?? admit(req, options, req.headers.host);
     if ("reason" in route) return this.#refuse(route, hasBody || upgrade || framing.close || head.minor === 0);
     const out = writeRequestHead(this.context.writer, buf, head, req, options, upgrade);
@@ -149,7 +157,9 @@ export class Visitor implements ExchangeOwner {
 
   #refuse(refusal: Refusal, close: boolean): void {
     const closing = close || this.#peerEnded;
-    const answer = textAnswer(refusal.status, `petit: ${refusal.reason}`, refusal.headers, closing);
+    const answer = refusal.html === undefined
+      ? textAnswer(refusal.status, `petit: ${refusal.reason}`, refusal.headers, closing)
+      : pageAnswer(refusal.status, refusal.html, refusal.headers, closing, refusal.omitBody);
     this.#slot.close(refusal.status);
     if (closing) return this.#close(answer);
     this.socket.write(answer);

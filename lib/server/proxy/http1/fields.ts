@@ -12,7 +12,7 @@ export const F = {
   OTHER: 0, HOST: 1, CONTENT_LENGTH: 2, TRANSFER_ENCODING: 3, CONNECTION: 4, UPGRADE: 5, EXPECT: 6,
   PROXY_AUTHORIZATION: 7, X_PETIT_TOKEN: 8, X_FORWARDED_FOR: 9, X_FORWARDED_PROTO: 10, X_FORWARDED_HOST: 11,
   X_REAL_IP: 12, FORWARDED: 13, KEEP_ALIVE: 14, PROXY_CONNECTION: 15, TE: 16, TRAILER: 17, USER_AGENT: 18,
-  PROXY_AUTHENTICATE: 19,
+  PROXY_AUTHENTICATE: 19, COOKIE: 20, ACCEPT: 21,
 } as const;
 
 const NAMES: [string, number][] = [
@@ -21,7 +21,7 @@ const NAMES: [string, number][] = [
   ["x-petit-token", F.X_PETIT_TOKEN], ["x-forwarded-for", F.X_FORWARDED_FOR], ["x-forwarded-proto", F.X_FORWARDED_PROTO],
   ["x-forwarded-host", F.X_FORWARDED_HOST], ["x-real-ip", F.X_REAL_IP], ["forwarded", F.FORWARDED], ["keep-alive", F.KEEP_ALIVE],
   ["proxy-connection", F.PROXY_CONNECTION], ["te", F.TE], ["trailer", F.TRAILER], ["user-agent", F.USER_AGENT],
-  ["proxy-authenticate", F.PROXY_AUTHENTICATE],
+  ["proxy-authenticate", F.PROXY_AUTHENTICATE], ["cookie", F.COOKIE], ["accept", F.ACCEPT],
 ];
 
 /** Known names by length, as lower-case bytes. */

@@ -52,6 +52,20 @@ describe("writeRequestHead()", () => {
     assert.match(out, /X-Kept: yes\r\n/);
   });
 
+  test("writeRequestHead() takes petit's sign-in cookie out of Cookie and keeps the visitor's other cookies", () => {
+    const out = request("GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1; __Host-petit=1.2.mac; b=2\r\nCookie: c=3\r\nX-Kept: yes\r\n\r\n");
+    assert.ok(!out.includes("__Host-petit"), `petit's cookie reached the service:\n${out}`);
+    assert.match(out, /\r\ncookie: a=1; b=2\r\nCookie: c=3\r\n/, "each Cookie line on its own, as sent");
+    assert.match(out, /X-Kept: yes\r\n/);
+    const alone = request("GET / HTTP/1.1\r\nHost: h\r\nCookie: __Host-petit=1.2.mac\r\n\r\n");
+    assert.ok(!/cookie/i.test(alone), `an empty Cookie reached the service:\n${alone}`);
+  });
+
+  test("writeRequestHead() passes Cookie as sent when petit's cookie is not in it", () => {
+    const out = request("GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1;b=2\r\n\r\n");
+    assert.match(out, /\r\nCookie: a=1;b=2\r\n/);
+  });
+
   test("writeRequestHead() never drops framing fields, even when Connection names them", () => {
     const out = request("POST / HTTP/1.1\r\nHost: h\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\n");
     assert.match(out, /Content-Length: 5\r\n/);
