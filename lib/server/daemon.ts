@@ -66,7 +66,7 @@ export async function startServerDaemon(
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token,
     nodeAddress: config.node_address || `${nodeHost}:${config.http_port}`,
   }, log);
-  const { registry } = opened;
+  const { registry, peering } = opened;
   const user = await ensureTunnelUser(config.tunnel_user, log);
   const sshd: SshdBackend = config.ssh_mode === "system"
     ? new SystemSshd(systemSshdOptions(config, paths, user, log))
@@ -90,8 +90,13 @@ export async function startServerDaemon(
     domain: config.domain, log, tls,
     resolve: (label) => {
       const route = registry.route(label);
-      return route && { id: route.client.id, port: route.port, access: route.client.access };
+      if (!route) return undefined;
+      const id = route.client.id;
+      // Held here, or nowhere the store knows of: served from this relay's loopback, as with a single relay.
+      const peer = peering && !presence.holds(id) ? peering.holder(id) : undefined;
+      return { id, port: route.port, access: route.client.access, peer };
     },
+    peering: peering && { secret: peering.secret, self: node },
     gate: new VisitorGate(parseNetworks(config.allow_from)),
     metrics,
     trustedProxies: parseNetworks(config.trusted_proxies),

@@ -14,6 +14,8 @@ import { malformedAnswer, textAnswer } from "./answers.ts";
 import { poolFor, type ProxyContext } from "./context.ts";
 import { Exchange, type ExchangeOwner, type ExchangeRequest } from "./exchange.ts";
 import { writeRequestHead } from "./forward-head.ts";
+import { forwardToPeer, oneHopRefusal } from "./forward-to-peer.ts";
+import { acceptFromPeer } from "./from-peer.ts";
 import { HeadError } from "./http1/head-error.ts";
 import { parseRequestHead } from "./http1/request-head.ts";
 import { joinSockets } from "./pipe.ts";
@@ -22,6 +24,7 @@ import { readRequest } from "./read-request.ts";
 import { RequestSlot } from "./request-slot.ts";
 import { toOriginForm } from "./request-target.ts";
 import { openTunnel, type Tunnel } from "./tunnel-pool.ts";
+import type { ProxyRequest, Route } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
 /** How long a whole request head may take to arrive, and a keep-alive connection may idle (node's defaults: 20 s, 60 s here). */
@@ -43,6 +46,8 @@ export class Visitor implements ExchangeOwner {
   readonly #exchange: Exchange;
   readonly #slot: RequestSlot;
   #routeId = 0;
+  /** No request head read yet: only now may another relay's signed line come (from-peer.ts). */
+  #fresh = true;
 
   constructor(readonly socket: Socket, private readonly context: ProxyContext, private readonly onClosed: (v: Visitor) => void) {
     this.#exchange = new Exchange(socket, context, this);
@@ -78,7 +83,13 @@ export class Visitor implements ExchangeOwner {
         end = parseRequestHead(buf, 0, buf.length, this.context.head);
       } catch (error) {
         if (!(error instanceof HeadError)) throw error;
-        return this.#close(malformedAnswer(error));
+        const line = this.#fresh ? acceptFromPeer(buf, this.socket, this.context.options) : undefined;
+        if (line === undefined) return this.#close(malformedAnswer(error));
+        if (typeof line !== "number") return this.#refuse(line, true);
+        if (line === 0) return;
+        this.#fresh = false;
+        this.#pending = line < buf.length ? buf.subarray(line) : undefined;
+        continue;
       }
       if (end < 0) return;
       this.#pending = end < buf.length ? buf.subarray(end) : undefined;
@@ -91,9 +102,10 @@ export class Visitor implements ExchangeOwner {
     const head = this.context.head;
     const { options } = this.context;
     const req = readRequest(buf, head, this.socket);
+    this.#fresh = false;
     if (req.method === "CONNECT") {
       this.#toPipe();
-      return connectThroughTunnel(req, this.socket, this.#takePending(), options);
+      return connectThroughTunnel(req, this.socket, this.#takePending(), options, buf);
     }
     this.#slot.open(req);
     const { framing } = head;
@@ -103,6 +115,7 @@ export class Visitor implements ExchangeOwner {
       ?? (upgrade && hasBody ? { status: 400, reason: "an Upgrade request must not carry a body" } : undefined);
     const route = refused ?? admit(req, options, req.headers.host);
     if ("reason" in route) return this.#refuse(route, hasBody || upgrade || framing.close || head.minor === 0);
+    if (route.peer !== undefined) return this.#toPeer(route, req, buf);
     const out = writeRequestHead(this.context.writer, buf, head, req, options, upgrade);
     if (hasBody && head.minor === 1 && req.headers.expect?.toLowerCase() === "100-continue") this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
     this.#state = State.Busy;
@@ -127,6 +140,17 @@ export class Visitor implements ExchangeOwner {
     if (this.socket.isPaused()) this.socket.resume();
     const end = this.#exchange.begin(tunnel, request, out, buf, 0);
     this.#pending = end >= 0 && end < buf.length ? buf.subarray(end) : undefined;
+  }
+
+  /** Hands the connection, from this request on (`buf`), to the relay holding the tunnel; or refuses a second hop. */
+  #toPeer(route: Route, req: ProxyRequest, buf: Buffer): void {
+    const refusal = oneHopRefusal(route, this.socket);
+    if (refusal) return this.#refuse(refusal, true);
+    // The holder answers, times and logs the request.
+    this.#slot.drop();
+    this.#toPipe();
+    this.#pending = undefined;
+    forwardToPeer(this.socket, route, buf, clientAddress(req, this.context.options.trustedProxies), this.context.options);
   }
 
   #refuse(refusal: Refusal, close: boolean): void {
