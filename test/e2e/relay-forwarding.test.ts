@@ -14,6 +14,11 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execa } from "execa";
 import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect as connectTls } from "node:tls";
 import pg from "pg";
 import { signPreamble } from "../../lib/server/proxy/peer-preamble.ts";
 import { petitOk } from "../helpers/petit.ts";
@@ -255,5 +260,70 @@ describe("a visitor may reach any relay: the others forward one hop to the relay
     const healed = performance.now();
     await waitFor(async () => (await ask(a.httpPort, get("/healed"))).status === 200, 15_000, "forwarding to work again after the partition");
     console.log(`RELAYS ${JSON.stringify({ partition_502_ms: Math.round(cut!.ms), healed_to_200_ms: Math.round(performance.now() - healed) })}`);
+  });
+});
+
+/** Sends `head` over TLS to 127.0.0.1:`port` (any certificate: the test checks the relays', not its own) and returns what came back until close. */
+function askTls(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTls({ host: "127.0.0.1", port, servername: `x.${DOMAIN}`, rejectUnauthorized: false }, () => socket.end(head));
+    let text = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => (text += chunk));
+    socket.on("end", () => resolve(text));
+    socket.on("error", reject);
+    socket.setTimeout(15_000, () => socket.destroy(new Error(`no answer from 127.0.0.1:${port} within 15 s`)));
+  });
+}
+
+describe("relays whose proxies speak TLS forward over TLS, checking the holder's certificate for the tunnel's name", { skip }, () => {
+  let postgres: TestPostgres;
+  let dir: string;
+  let a: Relay;
+  let b: Relay;
+  let origin: ProtocolOrigin;
+  let web: Client;
+
+  before(async () => {
+    postgres = await startPostgres();
+    const store = await postgres.createDatabase("petit");
+    dir = mkdtempSync(join(tmpdir(), "petit-fwd-tls-"));
+    const cert = join(dir, "relay.crt");
+    const key = join(dir, "relay.key");
+    // One certificate for the domain on both relays, as a wildcard certificate would be.
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+      "-subj", `/CN=*.${DOMAIN}`, "-addext", `subjectAltName=DNS:*.${DOMAIN},IP:127.0.0.1`, "-keyout", key, "-out", cert], { stdio: "ignore" });
+    origin = await startProtocolOrigin();
+    a = await startRelay({ config: { store, tls_cert: cert, tls_key: key } });
+    b = await startRelay({ listen: "0.0.0.0", config: ({ httpPort }) => ({ store, tls_cert: cert, tls_key: key, node_address: `127.0.0.2:${httpPort}` }) });
+    b.apiUrl = b.apiUrl.replace("http:", "https:");
+    // The CLI trusts the test's certificate the way Node does everywhere (as in tls-and-limits.test.ts).
+    process.env.NODE_EXTRA_CA_CERTS = cert;
+    web = await registerClient(b, { name: "fwd-tls", target: `127.0.0.1:${origin.port}` });
+    await web.up();
+  });
+
+  after(async () => {
+    delete process.env.NODE_EXTRA_CA_CERTS;
+    await web?.stop();
+    for (const relay of [a, b]) await relay?.stop();
+    await origin?.close();
+    await postgres?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("an HTTPS request to relay A reaches the service on relay B with the visitor's address", async () => {
+    const head = requestHead("GET /over-tls HTTP/1.1", [`Host: ${web.id}.${DOMAIN}`, `Proxy-Authorization: Bearer ${web.accessToken}`, "Connection: close"]);
+    let answer = "";
+    await waitFor(async () => {
+      const before = await servedBy(b, web.id);
+      answer = await askTls(a.httpPort, head);
+      return answer.startsWith("HTTP/1.1 200") && (await servedBy(b, web.id)) > before;
+    }, 30_000, "relay A to forward to relay B over TLS").catch((error) => {
+      throw new Error(`${error.message}; last answer: ${answer.slice(0, 300)}`);
+    });
+    const seen = origin.seen.findLast((r) => r.url === "/over-tls")!;
+    assert.equal(seen.headers["x-forwarded-proto"], "https");
+    assert.equal(seen.headers["x-forwarded-for"], "127.0.0.1");
   });
 });

@@ -19,6 +19,10 @@ import type { Refusal } from "./visitor-auth.ts";
 /** How long the holder has to accept the connection before the visitor gets 502 (a partition drops SYNs: no refusal comes). */
 export const PEER_CONNECT_TIMEOUT_MS = 3_000;
 
+/** How often an unreachable relay is logged at most. */
+const LOG_EVERY_MS = 10_000;
+const lastLogged = new Map<string, number>();
+
 /** The relays a connection was forwarded from, by the socket it came on (from-peer.ts marks them). */
 export const forwardedFrom = new WeakMap<object, string>();
 
@@ -59,26 +63,36 @@ export function forwardToPeer(visitor: Socket, route: Route, bytes: Buffer, visi
   } else {
     out = connect({ host, port, noDelay: true });
   }
-  let opened = false;
+  // Connected, refused, or the visitor gone: whichever comes first settles it.
+  let settled = false;
   const fail = (why: string) => {
     clearTimeout(timer);
-    if (opened) return void visitor.destroy();
-    opened = true;
+    if (settled) return void visitor.destroy();
+    settled = true;
     out.destroy();
-    options.log(`proxy: cannot forward a visitor of tunnel ${route.id} to relay ${peer.node} at ${peer.address}: ${why}`);
+    // Once per relay per LOG_EVERY_MS: during a partition every visitor of its tunnels fails alike.
+    const now = Date.now();
+    if (now - (lastLogged.get(peer.node) ?? 0) >= LOG_EVERY_MS) {
+      lastLogged.set(peer.node, now);
+      options.log(`proxy: cannot forward visitors of tunnel ${route.id} (and others held there) to relay ${peer.node} at ${peer.address}: ${why}`);
+    }
     refuseRaw(visitor, { status: 502, reason: `tunnel ${route.id} is held by relay ${peer.node}, which cannot be reached at ${peer.address}: ${why}` });
   };
   const timer = setTimeout(() => fail(`no connection within ${PEER_CONNECT_TIMEOUT_MS / 1000} s`), PEER_CONNECT_TIMEOUT_MS);
   out.once(options.tls ? "secureConnect" : "connect", () => {
     clearTimeout(timer);
-    if (opened) return;
-    opened = true;
+    if (settled) return;
+    settled = true;
     out.setNoDelay?.(true);
     out.write(Buffer.concat([signPreamble(secret, self, visitorAddress), bytes]));
     joinSockets(visitor, out);
   });
   out.on("error", (error: NodeJS.ErrnoException) => fail(describePeerError(error)));
-  visitor.on("close", () => out.destroy());
+  visitor.on("close", () => {
+    clearTimeout(timer);
+    settled = true;
+    out.destroy();
+  });
 }
 
 /** Says why the holder could not be reached, after "which cannot be reached at HOST:PORT: ". */
