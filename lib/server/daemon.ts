@@ -96,7 +96,11 @@ export async function startServerDaemon(
       const peer = peering && !presence.holds(id) ? peering.holder(id) : undefined;
       return { id, port: route.port, access: route.client.access, peer };
     },
-    peering: peering && { secret: peering.secret, self: node },
+    peering: peering && {
+      secret: peering.secret, self: node,
+      // A client that just moved here is forwarded to its old relay until presence is read again: read it now.
+      onUnreachable: () => void Promise.all([presence.poll(), peering.refresh()]),
+    },
     gate: new VisitorGate(parseNetworks(config.allow_from)),
     metrics,
     trustedProxies: parseNetworks(config.trusted_proxies),

@@ -60,8 +60,18 @@ async function ensureNft(): Promise<string | undefined> {
   return (await execa("nft", ["--version"], { reject: false })).exitCode === 0 ? undefined : "cannot install nftables";
 }
 
+/** One PostgreSQL for the whole file (a database per pair of relays): starting it is the slow part. */
+let postgres: TestPostgres | undefined;
+const databases = { made: 0 };
+async function freshStore(): Promise<string> {
+  postgres ??= await startPostgres();
+  return postgres.createDatabase(`petit${++databases.made}`);
+}
+after(async () => {
+  await postgres?.stop();
+});
+
 describe("a visitor may reach any relay: the others forward one hop to the relay holding the tunnel", { skip }, () => {
-  let postgres: TestPostgres;
   let secret: string;
   let a: Relay;
   let b: Relay;
@@ -87,8 +97,7 @@ describe("a visitor may reach any relay: the others forward one hop to the relay
     requestHead(`GET ${path} HTTP/1.1`, [`Host: ${webHost()}`, `Proxy-Authorization: Bearer ${web.accessToken}`, "Connection: close", ...extra]);
 
   before(async () => {
-    postgres = await startPostgres();
-    const store = await postgres.createDatabase("petit");
+    const store = await freshStore();
     [origin, echo] = await Promise.all([startProtocolOrigin(), startEchoServer()]);
     a = await startRelay({ config: { store } });
     b = await startRelay({ listen: "0.0.0.0", config: ({ httpPort }) => ({ store, node_address: `127.0.0.2:${httpPort}` }) });
@@ -117,7 +126,6 @@ describe("a visitor may reach any relay: the others forward one hop to the relay
     for (const relay of [a, b]) await relay?.stop();
     await origin?.close();
     await echo?.close();
-    await postgres?.stop();
   });
 
   test("an HTTP request through relay A reaches the service on relay B, which sees the visitor's address and no petit credentials", async () => {
@@ -277,7 +285,6 @@ function askTls(port: number, head: string): Promise<string> {
 }
 
 describe("relays whose proxies speak TLS forward over TLS, checking the holder's certificate for the tunnel's name", { skip }, () => {
-  let postgres: TestPostgres;
   let dir: string;
   let a: Relay;
   let b: Relay;
@@ -285,8 +292,7 @@ describe("relays whose proxies speak TLS forward over TLS, checking the holder's
   let web: Client;
 
   before(async () => {
-    postgres = await startPostgres();
-    const store = await postgres.createDatabase("petit");
+    const store = await freshStore();
     dir = mkdtempSync(join(tmpdir(), "petit-fwd-tls-"));
     const cert = join(dir, "relay.crt");
     const key = join(dir, "relay.key");
@@ -308,7 +314,6 @@ describe("relays whose proxies speak TLS forward over TLS, checking the holder's
     await web?.stop();
     for (const relay of [a, b]) await relay?.stop();
     await origin?.close();
-    await postgres?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

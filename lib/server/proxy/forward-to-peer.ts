@@ -22,6 +22,9 @@ export const PEER_CONNECT_TIMEOUT_MS = 3_000;
 /** How often an unreachable relay is logged at most. */
 const LOG_EVERY_MS = 10_000;
 const lastLogged = new Map<string, number>();
+/** How often a failure to reach a holder makes this relay read presence again, at most. */
+const RECHECK_EVERY_MS = 1_000;
+let lastRecheck = 0;
 
 /** The relays a connection was forwarded from, by the socket it came on (from-peer.ts marks them). */
 export const forwardedFrom = new WeakMap<object, string>();
@@ -70,8 +73,12 @@ export function forwardToPeer(visitor: Socket, route: Route, bytes: Buffer, visi
     if (settled) return void visitor.destroy();
     settled = true;
     out.destroy();
-    // Once per relay per LOG_EVERY_MS: during a partition every visitor of its tunnels fails alike.
     const now = Date.now();
+    if (now - lastRecheck >= RECHECK_EVERY_MS) {
+      lastRecheck = now;
+      options.peering!.onUnreachable?.();
+    }
+    // Once per relay per LOG_EVERY_MS: during a partition every visitor of its tunnels fails alike.
     if (now - (lastLogged.get(peer.node) ?? 0) >= LOG_EVERY_MS) {
       lastLogged.set(peer.node, now);
       options.log(`proxy: cannot forward visitors of tunnel ${route.id} (and others held there) to relay ${peer.node} at ${peer.address}: ${why}`);

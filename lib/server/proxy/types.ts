@@ -59,8 +59,12 @@ export interface ProxyOptions {
   maxConnectionsPerSource?: number;
   /** How long a service may take to begin its answer before the visitor gets 504 (default 300 s). */
   upstreamTimeoutMs?: number;
-  /** Relays sharing a store: the node secret forwarded connections are signed with, and this relay's name. */
-  peering?: { secret: string; self: string };
+  /**
+   * Relays sharing a store: the node secret forwarded connections are signed
+   * with, this relay's name, and what to do when a holder cannot be reached
+   * (read presence again: the tunnel may have just moved, even here).
+   */
+  peering?: { secret: string; self: string; onUnreachable?: () => void };
   /** Counters to bump (requests, bytes, refusals); none when absent. */
   metrics?: ProxyMetrics;
   /** Called once per answered request (the access log); none when absent. */

@@ -41,7 +41,7 @@ export interface OpenedRegistry {
    * tunnel: the store's node secret and the holder of each tunnel held
    * elsewhere. Absent without a store.
    */
-  peering?: { secret: string; holder(id: number): TunnelHolder | undefined };
+  peering?: { secret: string; holder(id: number): TunnelHolder | undefined; refresh(): Promise<void> };
   /** Stops following and closes the store's connections. */
   close(): Promise<void>;
   /** Where the registry lives, for logs. */
@@ -72,7 +72,7 @@ export async function openRegistry(
     let heartbeat: NodeJS.Timeout | undefined;
     return {
       registry, where: pg.where,
-      peering: { secret, holder: (id) => holders.holder(id) },
+      peering: { secret, holder: (id) => holders.holder(id), refresh: () => holders.read() },
       async claimNonce(nonce, expiresMs) {
         const { rowCount } = await pg.query("INSERT INTO petit_nonces (nonce, until) VALUES ($1, $2) ON CONFLICT DO NOTHING", [nonce, new Date(expiresMs)]);
         return rowCount === 1;
