@@ -211,6 +211,20 @@ describe("a visitor may reach any relay: the others forward one hop to the relay
       "relay relay-c forwarded this request here, and a forwarded request is not forwarded again"));
   });
 
+  test("the store made one node secret (schema migration 3): 64 hex digits, 244 random bits from two random UUIDs", () => {
+    assert.match(secret, /^[0-9a-f]{64}$/);
+  });
+
+  test("100 requests, 20 at a time, through relay A all reach the service on relay B", async () => {
+    const before = await servedBy(b, web.id);
+    const statuses: number[] = [];
+    await Promise.all(Array.from({ length: 20 }, async () => {
+      for (let i = 0; i < 5; i++) statuses.push((await ask(a.httpPort, get("/parallel"))).status);
+    }));
+    assert.deepEqual(statuses, new Array(100).fill(200));
+    assert.equal((await servedBy(b, web.id)) - before, 100);
+  });
+
   test("forwarding costs one more hop: time per request through relay A against relay B directly", async () => {
     const median = async (port: number) => {
       const times: number[] = [];
