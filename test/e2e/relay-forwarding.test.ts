@@ -99,10 +99,15 @@ describe("a visitor may reach any relay: the others forward one hop to the relay
   before(async () => {
     const store = await freshStore();
     [origin, echo] = await Promise.all([startProtocolOrigin(), startEchoServer()]);
-    a = await startRelay({ config: { store } });
-    b = await startRelay({ listen: "0.0.0.0", config: ({ httpPort }) => ({ store, node_address: `127.0.0.2:${httpPort}` }) });
-    web = await registerClient(b, { name: "fwd-web", target: `127.0.0.1:${origin.port}` });
-    tcp = await registerClient(b, { name: "fwd-tcp", target: `127.0.0.1:${echo.port}` });
+    // Started together, as relays often are: the schema is migrated once, under the store's lock.
+    [a, b] = await Promise.all([
+      startRelay({ config: { store } }),
+      startRelay({ listen: "0.0.0.0", config: ({ httpPort }) => ({ store, node_address: `127.0.0.2:${httpPort}` }) }),
+    ]);
+    [web, tcp] = await Promise.all([
+      registerClient(b, { name: "fwd-web", target: `127.0.0.1:${origin.port}` }),
+      registerClient(b, { name: "fwd-tcp", target: `127.0.0.1:${echo.port}` }),
+    ]);
     await Promise.all([web.up(), tcp.up()]);
     const db = new pg.Client({ connectionString: store });
     await db.connect();
@@ -314,8 +319,10 @@ describe("relays whose proxies speak TLS forward over TLS, checking the holder's
     execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
       "-subj", `/CN=*.${DOMAIN}`, "-addext", `subjectAltName=DNS:*.${DOMAIN},IP:127.0.0.1`, "-keyout", key, "-out", cert], { stdio: "ignore" });
     origin = await startProtocolOrigin();
-    a = await startRelay({ config: { store, tls_cert: cert, tls_key: key } });
-    b = await startRelay({ listen: "0.0.0.0", config: ({ httpPort }) => ({ store, tls_cert: cert, tls_key: key, node_address: `127.0.0.2:${httpPort}` }) });
+    [a, b] = await Promise.all([
+      startRelay({ config: { store, tls_cert: cert, tls_key: key } }),
+      startRelay({ listen: "0.0.0.0", config: ({ httpPort }) => ({ store, tls_cert: cert, tls_key: key, node_address: `127.0.0.2:${httpPort}` }) }),
+    ]);
     b.apiUrl = b.apiUrl.replace("http:", "https:");
     // The CLI trusts the test's certificate the way Node does everywhere (as in tls-and-limits.test.ts).
     process.env.NODE_EXTRA_CA_CERTS = cert;

@@ -83,6 +83,8 @@ export function forwardToPeer(visitor: Socket, route: Route, bytes: Buffer, visi
       lastLogged.set(peer.node, now);
       options.log(`proxy: cannot forward visitors of tunnel ${route.id} (and others held there) to relay ${peer.node} at ${peer.address}: ${why}`);
     }
+    // Read on, so the visitor's end of the connection is seen and the socket closes (the bytes go nowhere).
+    visitor.resume();
     refuseRaw(visitor, { status: 502, reason: `tunnel ${route.id} is held by relay ${peer.node}, which cannot be reached at ${peer.address}: ${why}` });
   };
   const timer = setTimeout(() => fail(`no connection within ${PEER_CONNECT_TIMEOUT_MS / 1000} s`), PEER_CONNECT_TIMEOUT_MS);
