@@ -230,6 +230,21 @@ describe("a visitor may reach any relay: the others forward one hop to the relay
     assert.equal((await servedBy(b, web.id)) - before, 100);
   });
 
+  test("260 connections forwarded at once count against their visitors' limit (256 each), not against relay A's address", async () => {
+    // Two visitors, 130 connections each: under the limit at relay A and, once each is counted as its visitor, at relay B.
+    const conns = await Promise.all(Array.from({ length: 260 }, (_, i) => RawConnection.open(a.httpPort, 10_000, i % 2 ? "127.0.0.6" : VISITOR)));
+    try {
+      const round = () => Promise.all(conns.map(async (conn) => {
+        conn.write(get("/many").replace("Connection: close\r\n", ""));
+        return (await conn.readResponse({ timeoutMs: 30_000 }).catch((error) => ({ status: String(error.message) }))).status;
+      }));
+      assert.deepEqual(await round(), new Array(260).fill(200), "every connection is answered");
+      assert.deepEqual(await round(), new Array(260).fill(200), "and stays open for a second request");
+    } finally {
+      for (const conn of conns) conn.close();
+    }
+  });
+
   test("forwarding costs one more hop: time per request through relay A against relay B directly", async () => {
     const median = async (port: number) => {
       const times: number[] = [];

@@ -6,6 +6,9 @@
 import type { BlockList, Server, Socket } from "node:net";
 import { inList, isProxied, peerAddress } from "../../http/client-address.ts";
 
+/** How to count a counted connection under another source, by its socket. */
+const recounts = new WeakMap<object, (source: string) => boolean>();
+
 /**
  * Closes new connections from a source that already holds `limit` open
  * ones. The source is the visitor a PROXY header named, else the TCP peer;
@@ -14,16 +17,40 @@ import { inList, isProxied, peerAddress } from "../../http/client-address.ts";
  */
 export function limitConnectionsPerSource(server: Server, limit: number, trusted?: BlockList): void {
   const open = new Map<string, number>();
-  server.on("connection", (socket: Socket) => {
-    const source = peerAddress(socket);
-    if (!isProxied(socket) && inList(trusted, source)) return;
+  const take = (source: string) => {
     const count = (open.get(source) ?? 0) + 1;
-    if (count > limit) return void socket.destroy();
+    if (count > limit) return false;
     open.set(source, count);
+    return true;
+  };
+  const give = (source: string) => {
+    const left = (open.get(source) ?? 1) - 1;
+    if (left > 0) open.set(source, left);
+    else open.delete(source);
+  };
+  server.on("connection", (socket: Socket) => {
+    let source = peerAddress(socket);
+    if (!isProxied(socket) && inList(trusted, source)) return;
+    if (!take(source)) return void socket.destroy();
+    let counted = true;
+    recounts.set(socket, (visitor) => {
+      give(source);
+      source = visitor;
+      counted = take(visitor);
+      return counted;
+    });
     socket.once("close", () => {
-      const left = (open.get(source) ?? 1) - 1;
-      if (left > 0) open.set(source, left);
-      else open.delete(source);
+      if (counted) give(source);
     });
   });
+}
+
+/**
+ * Counts `socket` (or the TCP socket under it, for TLS) under `source` from
+ * now on: another relay forwarded it, naming its visitor, so the relay's own
+ * address stops counting it. False when `source` already holds its limit.
+ */
+export function recountSource(socket: Socket, source: string): boolean {
+  const recount = recounts.get(socket) ?? recounts.get((socket as Socket & { _parent?: object })._parent ?? socket);
+  return recount ? recount(source) : true;
 }

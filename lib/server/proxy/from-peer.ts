@@ -8,6 +8,7 @@
  */
 import type { Socket } from "node:net";
 import { setProxiedSource } from "../../http/client-address.ts";
+import { recountSource } from "./connection-limit.ts";
 import { forwardedFrom } from "./forward-to-peer.ts";
 import { NonceMemory, verifyPreamble } from "./peer-preamble.ts";
 import type { ProxyOptions } from "./types.ts";
@@ -34,5 +35,7 @@ export function acceptFromPeer(buf: Buffer, socket: Socket, options: ProxyOption
   }
   setProxiedSource(socket, line.visitor);
   forwardedFrom.set(socket, line.from);
+  // The forwarding relay carries many visitors: each counts against its own connection limit, not the relay's.
+  if (!recountSource(socket, line.visitor)) return { status: 429, reason: `visitor ${line.visitor} holds too many connections to this relay` };
   return line.length;
 }
