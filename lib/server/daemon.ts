@@ -68,7 +68,7 @@ export async function startServerDaemon(
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token,
     nodeAddress: config.node_address || `${nodeHost}:${config.http_port}`,
   }, log);
-  const { registry } = opened;
+  const { registry, peering } = opened;
   const user = await ensureTunnelUser(config.tunnel_user, log);
   const sshd: SshdBackend = config.ssh_mode === "system"
     ? new SystemSshd(systemSshdOptions(config, paths, user, log))
@@ -93,7 +93,16 @@ export async function startServerDaemon(
     domain: config.domain, log, tls,
     resolve: (label) => {
       const route = registry.route(label);
-      return route && { id: route.client.id, port: route.port, access: route.client.access };
+      if (!route) return undefined;
+      const id = route.client.id;
+      // Held here, or nowhere the store knows of: served from this relay's loopback, as with a single relay.
+      const peer = peering && !presence.holds(id) ? peering.holder(id) : undefined;
+      return { id, port: route.port, access: route.client.access, peer };
+    },
+    peering: peering && {
+      secret: peering.secret, self: node,
+      // A client that just moved here is forwarded to its old relay until presence is read again: read it now.
+      onUnreachable: () => void Promise.all([presence.poll(), peering.refresh()]),
     },
     gate: new VisitorGate(parseNetworks(config.allow_from), { cookie: signIn.verify }),
     signIn,

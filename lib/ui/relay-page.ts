@@ -13,7 +13,7 @@ const BODY = `
 <div class="toolbar"><input type="search" id="search" placeholder="Search by ID, name or host name" aria-label="Search clients">
 <span id="shown" class="muted"></span></div>
 <div class="table-wrap"><table id="clients-table"><thead><tr>
-<th class="num">ID</th><th>Name</th><th>Host name</th><th class="num">Port</th><th>State</th>
+<th class="num">ID</th><th>Name</th><th>Host name</th><th class="num">Port</th><th>State</th><th title="The relay holding the tunnel, when several share a store">Relay</th>
 <th class="num" title="Requests in flight and pipes open now / all since the relay started">Connections</th>
 <th class="num">In</th><th class="num">Out</th><th class="num" title="Requests per second, last 5 s">Req/s</th><th></th>
 </tr></thead><tbody></tbody></table></div>
@@ -59,13 +59,14 @@ function renderClients() {
     el("td", { className: "num" }, c.port),
     el("td", {}, el("span", { className: "badge " + (c.online ? "ok" : "off") }, c.online ? "online" : "offline"), " ",
       el("span", { className: "muted" }, c.online ? "for " + petit.since(c.online_since) : "last seen " + petit.when(c.last_seen))),
+    el("td", { className: "mono" }, c.relay || "–"),
     el("td", { className: "num" }, (c.connections_open ?? 0) + " / " + (c.connections_total ?? 0)),
     el("td", { className: "num" }, petit.bytes(c.bytes_in ?? 0)),
     el("td", { className: "num" }, petit.bytes(c.bytes_out ?? 0)),
     el("td", { className: "num" }, (c.requests_per_second ?? 0).toFixed(1)),
     el("td", {}, el("button", { className: "danger small", textContent: "Revoke", onclick: () => revoke(c) })),
   )));
-  if (!shown.length) body.append(el("tr", {}, el("td", { colSpan: 10, className: "muted" }, clients.length ? "No client matches." : "No clients registered yet.")));
+  if (!shown.length) body.append(el("tr", {}, el("td", { colSpan: 11, className: "muted" }, clients.length ? "No client matches." : "No clients registered yet.")));
 }
 
 async function revoke(c) {

@@ -34,7 +34,9 @@ export interface Relay {
  */
 export async function startRelay(
   options: {
-    runtime?: Runtime; rangeSize?: number; listen?: string; config?: Record<string, unknown>; as?: Account;
+    runtime?: Runtime; rangeSize?: number; listen?: string; as?: Account;
+    /** Settings merged into [server]; a function gets the relay's ports first (e.g. for server.node_address). */
+    config?: Record<string, unknown> | ((ports: { httpPort: number; apiPort: number; sshPort: number }) => Record<string, unknown>);
     /** Prepares the fresh, empty home (e.g. mounts a small file system on it); returns what undoes that, run before it is removed. */
     prepareHome?: (dir: string) => Promise<() => Promise<void>>;
   } = {},
@@ -60,7 +62,9 @@ export async function startRelay(
         // Settings `server init` has no flag for: merged into [server] as a user would edit config.toml.
         const file = join(home.dir, "config.toml");
         const toml = parse(readFileSync(file, "utf8")) as { server: Record<string, unknown> };
-        Object.assign(toml.server, options.config);
+        const config = typeof options.config === "function"
+          ? options.config({ httpPort: ports[0], apiPort: ports[1], sshPort: ports[3] }) : options.config;
+        Object.assign(toml.server, config);
         // Rewritten in place, so it keeps its owner.
         writeFileSync(file, stringify(toml));
       }

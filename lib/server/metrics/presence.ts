@@ -81,4 +81,9 @@ export class PresenceMonitor {
     const since = this.#since.get(id) ?? null;
     return { online: since !== null, since };
   }
+
+  /** True when client `id`'s tunnel is held here (as of the last poll): the proxy's cheap check before it asks other relays. */
+  holds(id: number): boolean {
+    return this.#since.has(id);
+  }
 }

@@ -4,17 +4,31 @@
  * and of Upgrade, written straight onto the socket.
  * @module
  */
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { clientAddress } from "../../http/client-address.ts";
 import { countPipe } from "../metrics/metrics.ts";
 import { admit, describeTunnelError } from "./admit.ts";
+import { forwardToPeer, oneHopRefusal } from "./forward-to-peer.ts";
 import { pipeThroughTunnel, type Forward } from "./pipe.ts";
 import type { ProxyOptions, ProxyRequest } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
-/** CONNECT <id-or-name>.<domain>:<any port>: a raw TCP pipe to the client's service. */
-export function connectThroughTunnel(req: ProxyRequest, socket: Duplex, head: Buffer, options: ProxyOptions, forward?: Forward): void {
+/**
+ * CONNECT <id-or-name>.<domain>:<any port>: a raw TCP pipe to the client's
+ * service; `head` is what followed the request, `request` the request and
+ * what followed, handed as is to the relay holding the tunnel when another
+ * does; `forward` starts the visitor's bytes flowing (pipe.ts).
+ */
+export function connectThroughTunnel(
+  req: ProxyRequest, socket: Socket, head: Buffer, options: ProxyOptions, request: Buffer, forward?: Forward,
+): void {
   const route = admit(req, options, req.url);
   if ("reason" in route) return refuseRaw(socket, route);
+  if (route.peer !== undefined) {
+    const refusal = oneHopRefusal(route, socket);
+    return refusal ? refuseRaw(socket, refusal) : forwardToPeer(socket, route, request, clientAddress(req, options.trustedProxies), options, forward);
+  }
   pipeThroughTunnel(socket, route.port, head, {
     forward,
     onOpen: (tunnel) => {

@@ -44,6 +44,11 @@ export class RequestSlot {
     else taken();
   }
 
+  /** Lets the request go untimed and unlogged: another relay answers it (forward-to-peer.ts) and counts it there. */
+  drop(): void {
+    this.req = undefined;
+  }
+
   /** Ends the request with `status`: its share and counters are given back; answered ones (not 101) are timed and logged. */
   close(status: number): void {
     const req = this.req;

@@ -17,6 +17,14 @@ export interface Route {
   id: number;
   port: number;
   access: Access;
+  /** Another relay holds the tunnel (relays sharing a store): its visitors are forwarded there, one hop (forward-to-peer.ts). */
+  peer?: PeerRoute;
+}
+
+/** The relay holding a tunnel elsewhere: its name, and the node address (HOST:PORT of its proxy) to forward to. */
+export interface PeerRoute {
+  node: string;
+  address: string;
 }
 
 /**
@@ -58,6 +66,12 @@ export interface ProxyOptions {
   maxConnectionsPerSource?: number;
   /** How long a service may take to begin its answer before the visitor gets 504 (default 300 s). */
   upstreamTimeoutMs?: number;
+  /**
+   * Relays sharing a store: the node secret forwarded connections are signed
+   * with, this relay's name, and what to do when a holder cannot be reached
+   * (read presence again: the tunnel may have just moved, even here).
+   */
+  peering?: { secret: string; self: string; onUnreachable?: () => void };
   /** Counters to bump (requests, bytes, refusals); none when absent. */
   metrics?: ProxyMetrics;
   /** Called once per answered request (the access log); none when absent. */

@@ -14,6 +14,8 @@ import { malformedAnswer, pageAnswer, textAnswer } from "./answers.ts";
 import { isSharedRead, poolFor, type ProxyContext } from "./context.ts";
 import { Exchange, type ExchangeOwner, type ExchangeRequest } from "./exchange.ts";
 import { writeRequestHead } from "./forward-head.ts";
+import { forwardToPeer, oneHopRefusal } from "./forward-to-peer.ts";
+import { acceptFromPeer } from "./from-peer.ts";
 import { HeadError } from "./http1/head-error.ts";
 import { parseRequestHead } from "./http1/request-head.ts";
 import { ownCopy } from "./own-reads.ts";
@@ -25,6 +27,7 @@ import { isPetitPath } from "./sign-in/petit-pages.ts";
 import { servePetitPath } from "./sign-in/serve.ts";
 import { toOriginForm } from "./request-target.ts";
 import { openTunnel, type Tunnel } from "./tunnel-pool.ts";
+import type { ProxyRequest, Route } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
 /** How long a whole request head may take to arrive, and a keep-alive connection may idle (node's defaults: 20 s, 60 s here). */
@@ -46,6 +49,8 @@ export class Visitor implements ExchangeOwner {
   readonly #exchange: Exchange;
   readonly #slot: RequestSlot;
   #routeId = 0;
+  /** No request head read yet: only now may another relay's signed line come (from-peer.ts). */
+  #fresh = true;
 
   /** The proxy reads the socket itself, into its shared buffer (own-reads.ts), and calls read(); else a stream's "data" does. */
   readonly #ownReads: boolean;
@@ -98,7 +103,13 @@ export class Visitor implements ExchangeOwner {
         end = parseRequestHead(buf, 0, buf.length, this.context.head);
       } catch (error) {
         if (!(error instanceof HeadError)) throw error;
-        return this.#close(malformedAnswer(error));
+        const line = this.#fresh ? acceptFromPeer(buf, this.socket, this.context.options) : undefined;
+        if (line === undefined) return this.#close(malformedAnswer(error));
+        if (typeof line !== "number") return this.#refuse(line, true);
+        if (line === 0) return;
+        this.#fresh = false;
+        this.#pending = line < buf.length ? buf.subarray(line) : undefined;
+        continue;
       }
       if (end < 0) return;
       this.#pending = end < buf.length ? buf.subarray(end) : undefined;
@@ -111,9 +122,10 @@ export class Visitor implements ExchangeOwner {
     const head = this.context.head;
     const { options } = this.context;
     const req = readRequest(buf, head, this.socket);
+    this.#fresh = false;
     if (req.method === "CONNECT") {
       this.#toPipe();
-      return connectThroughTunnel(req, this.socket, this.#takePending(), options, this.#forward);
+      return connectThroughTunnel(req, this.socket, this.#takePending(), options, this.#own(buf), this.#forward);
     }
     this.#slot.open(req);
     const { framing } = head;
@@ -129,6 +141,7 @@ export class Visitor implements ExchangeOwner {
     }
     const route = refused ?? admit(req, options, req.headers.host);
     if ("reason" in route) return this.#refuse(route, hasBody || upgrade || framing.close || head.minor === 0);
+    if (route.peer !== undefined) return this.#toPeer(route, req, buf);
     const out = writeRequestHead(this.context.writer, buf, head, req, options, upgrade);
     if (hasBody && head.minor === 1 && req.headers.expect?.toLowerCase() === "100-continue") this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
     this.#state = State.Busy;
@@ -153,6 +166,17 @@ export class Visitor implements ExchangeOwner {
     if (this.socket.isPaused()) this.socket.resume();
     const end = this.#exchange.begin(tunnel, request, out, buf, 0);
     this.#pending = end >= 0 && end < buf.length ? buf.subarray(end) : undefined;
+  }
+
+  /** Hands the connection, from this request on (`buf`), to the relay holding the tunnel; or refuses a second hop. */
+  #toPeer(route: Route, req: ProxyRequest, buf: Buffer): void {
+    const refusal = oneHopRefusal(route, this.socket);
+    if (refusal) return this.#refuse(refusal, true);
+    // The holder answers, times and logs the request.
+    this.#slot.drop();
+    this.#toPipe();
+    this.#pending = undefined;
+    forwardToPeer(this.socket, route, this.#own(buf), clientAddress(req, this.context.options.trustedProxies), this.context.options, this.#forward);
   }
 
   #refuse(refusal: Refusal, close: boolean): void {
@@ -199,7 +223,12 @@ export class Visitor implements ExchangeOwner {
   #takePending(): Buffer {
     const pending = this.#pending ?? Buffer.alloc(0);
     this.#pending = undefined;
-    return isSharedRead(this.context, pending) ? ownCopy(pending) : pending;
+    return this.#own(pending);
+  }
+
+  /** `buf`, or a copy of it when it is a view of the shared read buffer (which the next read overwrites). */
+  #own(buf: Buffer): Buffer {
+    return isSharedRead(this.context, buf) ? ownCopy(buf) : buf;
   }
 
   /** The connection becomes a byte pipe: reading waits until the pipe is joined. */

@@ -10,6 +10,7 @@ import { writeFileAtomic } from "../../fs-atomic.ts";
 import { readSecret } from "../../secrets.ts";
 import type { RelayPeer } from "../../protocol/registration.ts";
 import { Registry, type ClientRecord, type RegistryOptions } from "../registry/registry.ts";
+import type { TunnelHolder } from "./holders.ts";
 import type { PgStore } from "./pg-store.ts";
 
 /** Where clients reach a relay's sshd. */
@@ -35,6 +36,12 @@ export interface OpenedRegistry {
   peers(): Promise<RelayPeer[]>;
   /** Records a signed request's nonce in the store; false when a relay did already (a replay). Absent without a store. */
   claimNonce?: (nonce: string, expiresMs: number) => Promise<boolean>;
+  /**
+   * What the proxy needs to forward a visitor one hop to the relay holding a
+   * tunnel: the store's node secret and the holder of each tunnel held
+   * elsewhere. Absent without a store.
+   */
+  peering?: { secret: string; holder(id: number): TunnelHolder | undefined; refresh(): Promise<void> };
   /** Stops following and closes the store's connections. */
   close(): Promise<void>;
   /** Where the registry lives, for logs. */
@@ -51,18 +58,21 @@ export async function openRegistry(
     };
   }
   // The PostgreSQL driver is loaded only by relays that use it.
-  const [{ PgStore }, { PgRegistry }, { StoreWatcher }] = await Promise.all([
-    import("./pg-store.ts"), import("./pg-registry.ts"), import("./watch.ts"),
+  const [{ PgStore }, { PgRegistry }, { StoreWatcher }, { TunnelHolders }] = await Promise.all([
+    import("./pg-store.ts"), import("./pg-registry.ts"), import("./watch.ts"), import("./holders.ts"),
   ]);
   const pg = await PgStore.open(store, log);
   try {
     if (options.tokenFile) await shareEnrollmentToken(pg, options.tokenFile, log);
     const backend = new PgRegistry(pg, options.node);
     const registry = await Registry.openWith(options, backend);
+    const secret = await nodeSecret(pg);
+    const holders = new TunnelHolders(pg, options.node, (3 * NODE_HEARTBEAT_MS) / 1000);
     let watcher: InstanceType<typeof StoreWatcher> | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     return {
       registry, where: pg.where,
+      peering: { secret, holder: (id) => holders.holder(id), refresh: () => holders.read() },
       async claimNonce(nonce, expiresMs) {
         const { rowCount } = await pg.query("INSERT INTO petit_nonces (nonce, until) VALUES ($1, $2) ON CONFLICT DO NOTHING", [nonce, new Date(expiresMs)]);
         return rowCount === 1;
@@ -96,11 +106,13 @@ export async function openRegistry(
           void pg.query("DELETE FROM petit_nonces WHERE until < now()").catch(() => undefined);
         };
         beat();
+        holders.start();
         heartbeat = setInterval(beat, NODE_HEARTBEAT_MS);
         heartbeat.unref();
       },
       async close() {
         clearInterval(heartbeat);
+        holders.stop();
         await watcher?.stop();
         await pg.close();
       },
@@ -114,6 +126,14 @@ export async function openRegistry(
 /** This relay's name in the store: its node address, or the host name. */
 export function nodeName(nodeAddress: string, httpPort: number): string {
   return nodeAddress || `${hostname()}:${httpPort}`;
+}
+
+/** The secret relays sign forwarded connections with, made by schema migration 3. */
+async function nodeSecret(pg: PgStore): Promise<string> {
+  const { rows } = await pg.query<{ value: string }>("SELECT value FROM petit_meta WHERE key = 'node_secret'");
+  const secret = rows[0]?.value ?? "";
+  if (!/^[0-9a-f]{64}$/.test(secret)) throw new Error(`the store ${pg.where} holds no valid node secret (petit_meta 'node_secret'): its schema migration 3 did not run`);
+  return secret;
 }
 
 /**

@@ -46,6 +46,11 @@ export const MIGRATIONS: readonly string[] = [
      ADD COLUMN ssh_host text NOT NULL DEFAULT '',
      ADD COLUMN ssh_port integer NOT NULL DEFAULT 0,
      ADD COLUMN host_key text NOT NULL DEFAULT '';`,
+  // 3: the secret relays sign their forwarded connections with (forward-to-peer.ts), made once, here, by the database:
+  // two gen_random_uuid() (pg_strong_random, 122 random bits each) give 244 bits, with no extension needed.
+  `INSERT INTO petit_meta (key, value)
+     VALUES ('node_secret', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''))
+     ON CONFLICT (key) DO NOTHING;`,
 ];
 
 /** The schema version this petit writes and reads. */
