@@ -39,6 +39,8 @@ import { ensureTunnelUser } from "./sshd/tunnel-user.ts";
 import { TokenStore } from "./tokens/tokens.ts";
 import { tokenRoutes } from "./tokens/token-routes.ts";
 import { TokenUses } from "./tokens/token-uses.ts";
+import { RelayListSigner } from "./api/relay-list-signer.ts";
+import { parsePublicKey } from "../ssh/public-key.ts";
 
 /** A running relay. */
 export interface RunningServer {
@@ -62,6 +64,14 @@ export async function startServerDaemon(
   const node = nodeName(config.node_address, config.http_port);
   // How the other relays and moving clients reach this one, when server.node_address does not say.
   const nodeHost = config.node_address.replace(/:\d+$/, "") || (config.listen === "0.0.0.0" || config.listen === "::" ? hostname() : config.listen);
+  // Where clients reach this relay's sshd and API: the registration answer's relay list and the store's row say so.
+  const sshHere = () => ({ host: config.ssh_host || nodeHost, port: config.ssh_port });
+  const selfEntry = () => {
+    const { host, port } = sshHere();
+    const key = parsePublicKey(sshd.hostKey());
+    const api = `${config.tls_cert ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${config.api_port}`;
+    return { name: node, host, port, api, host_key: `${key.type} ${key.blob}` };
+  };
   const opened = await openRegistry(config.store, {
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token,
     nodeAddress: config.node_address || `${nodeHost}:${config.http_port}`,
@@ -143,12 +153,13 @@ export async function startServerDaemon(
     const hostKey = sshd.hostKey();
     // Proofs and port releases share one replay memory, kept on disk across restarts.
     const nonces = new NonceFile(paths.nonces);
+    const relayList = new RelayListSigner({ self: selfEntry, peers: () => opened.peers(), keyFile: sshd.hostKeyFile(), log });
     const api = createApiServer({
       registry, proof: new ProofChecker((id) => tokens.lookup(id), nonces), nonces, trustedProxies: parseNetworks(config.trusted_proxies),
       releasePort: (port) => (sshd.pid ? endSessionsOnPort(port, sshd.pid) : []),
       holdTokenUse: (id) => tokenUses.hold(id),
       onEnrolled: () => metrics.registered(),
-      domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute, relayPeers: () => opened.peers(),
+      domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute, signRelayList: () => relayList.current(),
       claimNonce: opened.claimNonce,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
@@ -165,7 +176,7 @@ export async function startServerDaemon(
   opened.follow(async (client) => {
     const ended = sshd.pid ? await endRevokedSessions(portsOf(client), sshd.pid, sweeper) : [];
     log(`client ${client.id} (${client.key.fingerprint}) is gone from the store; ended ${ended.length} session(s) here`);
-  }, () => ({ host: config.ssh_host || nodeHost, port: config.ssh_port, hostKey: sshd.hostKey() }));
+  }, () => ({ ...sshHere(), hostKey: sshd.hostKey(), api: selfEntry().api }));
   presence.start();
   metrics.start();
   ready = true;

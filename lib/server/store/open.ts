@@ -8,7 +8,7 @@
 import { hostname } from "node:os";
 import { writeFileAtomic } from "../../fs-atomic.ts";
 import { readSecret } from "../../secrets.ts";
-import type { RelayPeer } from "../../protocol/registration.ts";
+import type { RelayEntry } from "../../protocol/relay-list.ts";
 import { Registry, type ClientRecord, type RegistryOptions } from "../registry/registry.ts";
 import type { PgStore } from "./pg-store.ts";
 
@@ -17,6 +17,8 @@ export interface SshPeerInfo {
   host: string;
   port: number;
   hostKey: string;
+  /** Where clients reach its registration API ("http://HOST:PORT"). */
+  api: string;
 }
 
 /** How often a relay stamps its row in petit_nodes; a row older than three of these is a relay that is gone. */
@@ -32,7 +34,7 @@ export interface OpenedRegistry {
    */
   follow(onGone: (client: ClientRecord) => Promise<void>, ssh: () => SshPeerInfo): void;
   /** The other relays active now (stamped within three heartbeats), for clients to move to; none without a store. */
-  peers(): Promise<RelayPeer[]>;
+  peers(): Promise<RelayEntry[]>;
   /** Records a signed request's nonce in the store; false when a relay did already (a replay). Absent without a store. */
   claimNonce?: (nonce: string, expiresMs: number) => Promise<boolean>;
   /** Stops following and closes the store's connections. */
@@ -68,12 +70,13 @@ export async function openRegistry(
         return rowCount === 1;
       },
       async peers() {
-        const { rows } = await pg.query<{ name: string; ssh_host: string; ssh_port: number; host_key: string }>(
-          `SELECT name, ssh_host, ssh_port, host_key FROM petit_nodes
+        const { rows } = await pg.query<{ name: string; ssh_host: string; ssh_port: number; host_key: string; api_url: string }>(
+          `SELECT name, ssh_host, ssh_port, host_key, api_url FROM petit_nodes
            WHERE name <> $1 AND ssh_port > 0 AND seen > now() - make_interval(secs => $2) ORDER BY name`,
           [options.node, (3 * NODE_HEARTBEAT_MS) / 1000],
         );
-        return rows.map((r) => ({ name: r.name, host: r.ssh_host, port: r.ssh_port, host_key: r.host_key }));
+        // The host key without its comment: "TYPE BASE64" is what clients pin and what the signed list carries.
+        return rows.map((r) => ({ name: r.name, host: r.ssh_host, port: r.ssh_port, host_key: r.host_key.split(" ").slice(0, 2).join(" "), api: r.api_url }));
       },
       follow(onGone, ssh) {
         watcher = new StoreWatcher(pg, backend, {
@@ -88,10 +91,10 @@ export async function openRegistry(
         const beat = () => {
           const self = ssh();
           void pg.query(
-            `INSERT INTO petit_nodes (name, address, seen, ssh_host, ssh_port, host_key) VALUES ($1, $2, now(), $3, $4, $5)
+            `INSERT INTO petit_nodes (name, address, seen, ssh_host, ssh_port, host_key, api_url) VALUES ($1, $2, now(), $3, $4, $5, $6)
              ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, seen = now(),
-               ssh_host = EXCLUDED.ssh_host, ssh_port = EXCLUDED.ssh_port, host_key = EXCLUDED.host_key`,
-            [options.node, options.nodeAddress ?? options.node, self.host, self.port, self.hostKey],
+               ssh_host = EXCLUDED.ssh_host, ssh_port = EXCLUDED.ssh_port, host_key = EXCLUDED.host_key, api_url = EXCLUDED.api_url`,
+            [options.node, options.nodeAddress ?? options.node, self.host, self.port, self.hostKey, self.api],
           ).catch(() => undefined);
           void pg.query("DELETE FROM petit_nonces WHERE until < now()").catch(() => undefined);
         };

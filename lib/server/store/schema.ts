@@ -46,6 +46,8 @@ export const MIGRATIONS: readonly string[] = [
      ADD COLUMN ssh_host text NOT NULL DEFAULT '',
      ADD COLUMN ssh_port integer NOT NULL DEFAULT 0,
      ADD COLUMN host_key text NOT NULL DEFAULT '';`,
+  // 3: where clients reach each relay's API, to ask the relay they are on for the current signed relay list.
+  `ALTER TABLE petit_nodes ADD COLUMN api_url text NOT NULL DEFAULT '';`,
 ];
 
 /** The schema version this petit writes and reads. */
