@@ -20,9 +20,14 @@ export function endpointText({ host, port }: Endpoint): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-/** The relays of `list` other than the one at `primary` (the relay registered with, which config.toml names apart). */
-export function peersOf(list: RelayList, primary: Endpoint): RelayEntry[] {
-  return list.relays.filter((r) => endpointText(r) !== endpointText(primary));
+/**
+ * The relays of `list` other than the one registered with (`primary`, with
+ * host key `primaryKey`), which config.toml names apart. It is known by its
+ * endpoint or by its key: the list may name its host differently.
+ */
+export function peersOf(list: RelayList, primary: Endpoint, primaryKey: string): RelayEntry[] {
+  const key = primaryKey.split(" ").slice(0, 2).join(" ");
+  return list.relays.filter((r) => endpointText(r) !== endpointText(primary) && r.host_key !== key);
 }
 
 /** Returns the list accepted last (from `path`, written by saveRelayList), or undefined when there is none or it is unreadable. */
@@ -47,7 +52,7 @@ export function readAcceptedList(path: string): { signed: SignedRelayList; list:
 export function saveRelayList(
   o: { listFile: string; knownHosts: string; primary: Endpoint; primaryKey: string }, signed: SignedRelayList, list: RelayList,
 ): string[] {
-  const peers = peersOf(list, o.primary);
+  const peers = peersOf(list, o.primary, o.primaryKey);
   writeFileAtomic(o.listFile, `${JSON.stringify({ text: signed.text, signature: signed.signature })}\n`, 0o600);
   pinHostKey(o.knownHosts, o.primaryKey, peers.map((p) => p.host_key));
   return peers.map(endpointText);
