@@ -21,7 +21,6 @@ import { signWithKey } from "../../lib/ssh/signature.ts";
 import { killFromPidFile, startRelay, waitFor, type Relay } from "../helpers/fixture.ts";
 import { killTree, pidFrom } from "../helpers/faults.ts";
 import { makeHome, petit, petitOk } from "../helpers/petit.ts";
-import { freePort } from "../helpers/ports.ts";
 import { signAs, signingKeyLine } from "../helpers/signing-keys.ts";
 
 type Answer = Record<string, unknown> & { relay_list?: { text: string; signature: string } };
