@@ -73,7 +73,7 @@ export async function startServerDaemon(
     return { name: node, host, port, api, host_key: `${key.type} ${key.blob}` };
   };
   const opened = await openRegistry(config.store, {
-    file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token,
+    file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token, extraTokenFile: paths.tokens,
     nodeAddress: config.node_address || `${nodeHost}:${config.http_port}`,
   }, log);
   const { registry } = opened;
@@ -119,7 +119,7 @@ export async function startServerDaemon(
     ...serverControlRoutes({
       registry, presence, sshd, sweeper, domain: config.domain, metrics, log, ready: () => ready, node: config.store ? node : undefined,
     }),
-    ...tokenRoutes(tokens, log),
+    ...tokenRoutes(opened.tokens ?? tokens, log),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
   }, log, consoleHooks({
     sessions, page: RELAY_PAGE, loginCommand: "petit server ui", log,
@@ -157,7 +157,7 @@ export async function startServerDaemon(
     const api = createApiServer({
       registry, proof: new ProofChecker((id) => tokens.lookup(id), nonces), nonces, trustedProxies: parseNetworks(config.trusted_proxies),
       releasePort: (port) => (sshd.pid ? endSessionsOnPort(port, sshd.pid) : []),
-      holdTokenUse: (id) => tokenUses.hold(id),
+      holdTokenUse: (id) => (opened.tokens ? opened.tokens.hold(id) : tokenUses.hold(id)),
       onEnrolled: () => metrics.registered(),
       domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute, signRelayList: () => relayList.current(),
       claimNonce: opened.claimNonce,

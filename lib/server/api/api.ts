@@ -33,7 +33,7 @@ export interface ApiOptions extends AnswerContext {
    * Holds one use of token `tokenId` for a registration in flight (see token-uses.ts); undefined when none is left.
    * Without it, uses are not counted.
    */
-  holdTokenUse?: (tokenId: string) => TokenUse | undefined;
+  holdTokenUse?: (tokenId: string) => TokenUse | undefined | Promise<TokenUse | undefined>;
   /** Called after a registration that created a client, with the id of the token that allowed it. */
   onEnrolled?: (tokenId: string) => void;
   /** Ends the sessions holding relay port `port` (a release its owner signed); returns their PIDs. */
@@ -100,8 +100,9 @@ export function createApiServer(options: ApiOptions): Server {
       const proof = req.headers[PROOF_HEADER] as string | undefined;
       const why = options.proof.check(proof, body);
       if (why) throw new RegistrationError(why, 401);
-      // Held now, with no await since the proof was checked: of two registrations at once, only one gets a token's last use.
-      const use = options.holdTokenUse ? options.holdTokenUse(proofTokenId(proof)) : { commit() {}, release() {} };
+      // Held now, with no await since the proof was checked (a relay alone holds synchronously; relays sharing a store take the
+      // use in one UPDATE): of two registrations at once, only one gets a token's last use.
+      const use = options.holdTokenUse ? await options.holdTokenUse(proofTokenId(proof)) : { commit() {}, release() {} };
       if (!use) throw new RegistrationError("unknown, expired, used-up or revoked enrollment token", 401);
       let registered: Awaited<ReturnType<Registry["register"]>>;
       try {

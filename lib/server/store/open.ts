@@ -11,6 +11,7 @@ import { readSecret } from "../../secrets.ts";
 import type { RelayEntry } from "../../protocol/relay-list.ts";
 import { Registry, type ClientRecord, type RegistryOptions } from "../registry/registry.ts";
 import type { PgStore } from "./pg-store.ts";
+import type { SharedTokens } from "./pg-tokens.ts";
 
 /** Where clients reach a relay's sshd. */
 export interface SshPeerInfo {
@@ -37,6 +38,8 @@ export interface OpenedRegistry {
   peers(): Promise<RelayEntry[]>;
   /** Records a signed request's nonce in the store; false when a relay did already (a replay). Absent without a store. */
   claimNonce?: (nonce: string, expiresMs: number) => Promise<boolean>;
+  /** The enrollment tokens every relay shares (with a store, when given the token files); absent otherwise. */
+  tokens?: SharedTokens;
   /** Stops following and closes the store's connections. */
   close(): Promise<void>;
   /** Where the registry lives, for logs. */
@@ -45,7 +48,8 @@ export interface OpenedRegistry {
 
 /** Opens the registry `store` names ("" → registry.json); `tokenFile`, this relay's main enrollment token, is shared through the store (the daemon's part, not the CLI's). */
 export async function openRegistry(
-  store: string, options: RegistryOptions & { node: string; nodeAddress?: string; tokenFile?: string }, log: (line: string) => void,
+  store: string, options: RegistryOptions & { node: string; nodeAddress?: string; tokenFile?: string; extraTokenFile?: string },
+  log: (line: string) => void,
 ): Promise<OpenedRegistry> {
   if (!store) {
     return {
@@ -53,18 +57,22 @@ export async function openRegistry(
     };
   }
   // The PostgreSQL driver is loaded only by relays that use it.
-  const [{ PgStore }, { PgRegistry }, { StoreWatcher }] = await Promise.all([
-    import("./pg-store.ts"), import("./pg-registry.ts"), import("./watch.ts"),
+  const [{ PgStore }, { PgRegistry }, { StoreWatcher }, { SharedTokens }] = await Promise.all([
+    import("./pg-store.ts"), import("./pg-registry.ts"), import("./watch.ts"), import("./pg-tokens.ts"),
   ]);
   const pg = await PgStore.open(store, log);
   try {
     if (options.tokenFile) await shareEnrollmentToken(pg, options.tokenFile, log);
+    const tokens = options.tokenFile && options.extraTokenFile
+      ? new SharedTokens(pg, { main: options.tokenFile, extra: options.extraTokenFile }, log) : undefined;
+    await tokens?.importLocal();
+    await tokens?.sync();
     const backend = new PgRegistry(pg, options.node);
     const registry = await Registry.openWith(options, backend);
     let watcher: InstanceType<typeof StoreWatcher> | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     return {
-      registry, where: pg.where,
+      registry, where: pg.where, tokens,
       async claimNonce(nonce, expiresMs) {
         const { rowCount } = await pg.query("INSERT INTO petit_nonces (nonce, until) VALUES ($1, $2) ON CONFLICT DO NOTHING", [nonce, new Date(expiresMs)]);
         return rowCount === 1;
@@ -83,6 +91,8 @@ export async function openRegistry(
           log,
           onChange: async () => {
             for (const client of await registry.reload(() => backend.load())) await onGone(client);
+            // Token changes bump the same version: every relay's mirror follows within the watcher's second.
+            await tokens?.sync();
           },
         });
         // "" is no version: the first poll reads the registry again, catching a change made since it was loaded.

@@ -48,6 +48,15 @@ export const MIGRATIONS: readonly string[] = [
      ADD COLUMN host_key text NOT NULL DEFAULT '';`,
   // 3: where clients reach each relay's API, to ask the relay they are on for the current signed relay list.
   `ALTER TABLE petit_nodes ADD COLUMN api_url text NOT NULL DEFAULT '';`,
+  // 4: extra enrollment tokens shared by every relay (each relay mirrors them into its tokens.json).
+  `CREATE TABLE petit_tokens (
+     id text PRIMARY KEY,
+     secret text NOT NULL,
+     label text NOT NULL,
+     created timestamptz NOT NULL,
+     expires timestamptz,
+     uses_left integer CHECK (uses_left >= 0)
+   );`,
 ];
 
 /** The schema version this petit writes and reads. */
