@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "undici";
 import { startRelay, waitFor, type Relay } from "../helpers/fixture.ts";
-import { petitOk } from "../helpers/petit.ts";
+import { petit, petitOk } from "../helpers/petit.ts";
 import { freeRange } from "../helpers/ports.ts";
 import { postgresSkipReason, startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { registrationHeaders, signingKeyLine } from "../helpers/signing-keys.ts";
@@ -87,9 +87,21 @@ describe("enrollment tokens shared by relays with a store", { skip }, () => {
     const rotated = (await petitOk(relays[b].home, ["server", "token", "rotate"])).trim();
     assert.notEqual(rotated, old);
     const started = Date.now();
-    await waitFor(async () => (await petitOk(relays[a].home, ["server", "token"])).trim() === rotated, 5_000, "relay A to print the rotated token");
-    console.log(`TOKENS {"rotated_on_b_to_printed_on_a_ms":${Date.now() - started}}`);
-    assert.equal((await registerWith(relays[a], rotated)).status, 201);
+    await waitFor(async () => (await registerWith(relays[a], rotated)).status === 201, 5_000, "relay A to take the rotated token");
+    const ms = Date.now() - started;
+    console.log(`TOKENS {"rotated_on_b_to_taken_on_a_ms":${ms}}`);
+    assert.ok(ms < 2_000, `relay A took the rotated token ${ms} ms after the rotation`);
+    assert.equal((await petitOk(relays[a].home, ["server", "token"])).trim(), rotated);
     assert.equal((await registerWith(relays[a], old)).status, 401);
+  });
+
+  // Last: it stops relay B.
+  test("while a relay is down, its token commands refuse to change the files that only mirror the store", async () => {
+    await petitOk(relays[b].home, ["server", "down"]);
+    for (const args of [["revoke", "t1"], ["rotate"], ["create"]]) {
+      const result = await petit(relays[b].home, ["server", "token", ...args]);
+      assert.equal(result.exitCode, 1, `petit server token ${args.join(" ")}: ${result.stdout}`);
+      assert.match(String(result.stderr), /while this relay is down: its enrollment tokens are shared through the store/);
+    }
   });
 });
