@@ -19,7 +19,7 @@ import { request } from "undici";
 import { parseRelayList, serializeRelayList, type RelayEntry, type RelayList } from "../../lib/protocol/relay-list.ts";
 import { signWithKey } from "../../lib/ssh/signature.ts";
 import { killFromPidFile, startRelay, waitFor, type Relay } from "../helpers/fixture.ts";
-import { killTree, pidFrom } from "../helpers/faults.ts";
+import { killTree, pidFrom, signal } from "../helpers/faults.ts";
 import { makeHome, petit, petitOk } from "../helpers/petit.ts";
 import { signAs, signingKeyLine } from "../helpers/signing-keys.ts";
 
@@ -174,8 +174,15 @@ describe("a relay list rewritten on the way to the client", () => {
     assert.deepEqual(state(), kept, "a refused list changed the client's files");
 
     // The relay dies: the client has no other relay, and must not try the rogue one.
+    const before = log().length;
+    // kill -9 of petit-serverd first: alive, it would start its sshd again.
+    signal(pidFrom(join(relay.home, "server/serverd.pid")), "SIGKILL");
     killTree(pidFrom(join(relay.home, "server/sshd.pid"))!);
-    await waitFor(() => (log().match(/tunnel: .*retry \d+ in/g) ?? []).length >= 2, 30_000, "two retries after the relay died");
+    // Two attempts after the death: the one the death ended, and one against the dead relay.
+    await waitFor(() => (log().slice(before).match(/tunnel: .*; retry \d+ in/g) ?? []).length >= 2, 60_000, "two retries after the relay died")
+      .catch((error) => {
+        throw new Error(`${error.message}\nclient log:\n${log().slice(before)}`);
+      });
     assert.equal(rogueConnections, 0, "the client connected to the rogue relay");
     assert.doesNotMatch(log(), new RegExp(`moving to relay 127\\.0\\.0\\.1:${rogue.port}`));
   });
