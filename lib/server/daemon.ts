@@ -39,8 +39,7 @@ import { ensureTunnelUser } from "./sshd/tunnel-user.ts";
 import { TokenStore } from "./tokens/tokens.ts";
 import { tokenRoutes } from "./tokens/token-routes.ts";
 import { TokenUses } from "./tokens/token-uses.ts";
-import { RelayListSigner } from "./api/relay-list-signer.ts";
-import { parsePublicKey } from "../ssh/public-key.ts";
+import { relayEntryOf, RelayListSigner } from "./api/relay-list-signer.ts";
 
 /** A running relay. */
 export interface RunningServer {
@@ -65,13 +64,9 @@ export async function startServerDaemon(
   // How the other relays and moving clients reach this one, when server.node_address does not say.
   const nodeHost = config.node_address.replace(/:\d+$/, "") || (config.listen === "0.0.0.0" || config.listen === "::" ? hostname() : config.listen);
   // Where clients reach this relay's sshd and API: the registration answer's relay list and the store's row say so.
-  const sshHere = () => ({ host: config.ssh_host || nodeHost, port: config.ssh_port });
-  const selfEntry = () => {
-    const { host, port } = sshHere();
-    const key = parsePublicKey(sshd.hostKey());
-    const api = `${config.tls_cert ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${config.api_port}`;
-    return { name: node, host, port, api, host_key: `${key.type} ${key.blob}` };
-  };
+  const selfEntry = () => relayEntryOf({
+    name: node, host: config.ssh_host || nodeHost, port: config.ssh_port, apiPort: config.api_port, tls: Boolean(config.tls_cert), hostKey: sshd.hostKey(),
+  });
   const opened = await openRegistry(config.store, {
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token, extraTokenFile: paths.tokens,
     nodeAddress: config.node_address || `${nodeHost}:${config.http_port}`,
@@ -176,7 +171,7 @@ export async function startServerDaemon(
   opened.follow(async (client) => {
     const ended = sshd.pid ? await endRevokedSessions(portsOf(client), sshd.pid, sweeper) : [];
     log(`client ${client.id} (${client.key.fingerprint}) is gone from the store; ended ${ended.length} session(s) here`);
-  }, () => ({ ...sshHere(), hostKey: sshd.hostKey(), api: selfEntry().api }));
+  }, () => ({ ...selfEntry(), hostKey: sshd.hostKey() }));
   presence.start();
   metrics.start();
   ready = true;

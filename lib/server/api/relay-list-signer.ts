@@ -8,7 +8,15 @@
  */
 import { RELAY_LIST_LIFETIME_SECONDS, RELAY_LIST_NAMESPACE } from "../../constants.ts";
 import { relayEntryProblem, serializeRelayList, type RelayEntry, type SignedRelayList } from "../../protocol/relay-list.ts";
+import { parsePublicKey } from "../../ssh/public-key.ts";
 import { signWithKey } from "../../ssh/signature.ts";
+
+/** Returns a relay's own entry: its sshd at `host`:`port`, its API on `apiPort` of the same host, its host key line without the comment. */
+export function relayEntryOf(o: { name: string; host: string; port: number; apiPort: number; tls: boolean; hostKey: string }): RelayEntry {
+  const key = parsePublicKey(o.hostKey);
+  const api = `${o.tls ? "https" : "http"}://${o.host.includes(":") ? `[${o.host}]` : o.host}:${o.apiPort}`;
+  return { name: o.name, host: o.host, port: o.port, api, host_key: `${key.type} ${key.blob}` };
+}
 
 /** Where the list's parts come from. */
 export interface RelayListSource {
