@@ -81,7 +81,9 @@ export class RegisterCommand extends PetitCommand {
     if (outcome.list) {
       relays = saveRelayList({ listFile: paths.relayList, knownHosts: paths.knownHosts, primary, primaryKey: answer.ssh.host_key }, answer.relay_list!, outcome.list);
     } else {
-      this.err(`Relay list refused: ${outcome.refused}. The relays known before are kept${relays.length ? ` (${relays.join(", ")})` : ""}.`);
+      // A relay of an earlier petit sends no list at all: nothing was offered, nothing to say. Anything else offered is refused aloud.
+      const offered = answer.relay_list !== undefined || "relays" in answer;
+      if (offered) this.err(`Relay list refused: ${outcome.refused}. The relays known before are kept${relays.length ? ` (${relays.join(", ")})` : ""}.`);
       pinHostKey(paths.knownHosts, answer.ssh.host_key, pinnedPeerKeys(paths.knownHosts));
     }
     const config: ClientConfig = {
