@@ -87,3 +87,13 @@ export const PROOF_MAX_SKEW_SECONDS = 300;
 
 /** Header carrying the control-port secret on both daemons' local APIs. */
 export const CONTROL_SECRET_HEADER = "x-petit-secret";
+
+/**
+ * How long a signed relay list (see protocol/relay-list.ts) stays valid
+ * after the relay signed it: a list recorded by someone on the path can be
+ * replayed for at most this long. Relays re-sign well before it runs out.
+ */
+export const RELAY_LIST_LIFETIME_SECONDS = 600;
+
+/** The SSHSIG namespace (`ssh-keygen -Y sign -n`) of a relay list: a relay's host key signs nothing else with it. */
+export const RELAY_LIST_NAMESPACE = "petit-relays";

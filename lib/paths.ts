@@ -87,6 +87,8 @@ export function clientPaths(home: string) {
     dir,
     key: join(dir, "id_ed25519"),
     knownHosts: join(dir, "known_hosts"),
+    /** The last relay list accepted (signed; see protocol/relay-list.ts): which key and API belong to which relay. */
+    relayList: join(dir, "relays.signed"),
     controlSecret: join(dir, "control.secret"),
     daemonPid: join(dir, "clientd.pid"),
     sshPid: join(dir, "ssh.pid"),

@@ -25,6 +25,9 @@ import { clientControlRoutes } from "./control-routes.ts";
 import { ClientMetrics } from "./metrics.ts";
 import { requestPortRelease } from "./release.ts";
 import { TunnelSupervisor } from "./supervisor.ts";
+import { RelayBook } from "./relay-book.ts";
+import { endpointText } from "./relay-state.ts";
+import { writeSection } from "../config/file.ts";
 
 /** A running client daemon. */
 export interface RunningClient {
@@ -46,29 +49,38 @@ export async function startClientDaemon(
   const secret = ensureSecret(paths.controlSecret);
   const metrics = new ClientMetrics();
   // The relay registered with, then the others sharing its store (failover): the tunnel uses one at a time.
-  const endpoints = [{ host: config.ssh_host, port: config.ssh_port }, ...config.relays.map((r) => parseHostPort(r)!)];
-  let current = 0;
+  const relays = new RelayBook({
+    config: () => config, paths, log,
+    onRelays(next) {
+      config = { ...config, relays: next };
+      if (options.configFile) writeSection(options.configFile, "client", config);
+    },
+  });
   const supervisor = new TunnelSupervisor({
     sshPath: config.ssh_path,
-    args: sshArgs(config, paths, endpoints[current]),
+    args: sshArgs(config, paths, relays.at),
     log,
-    probe: () => canConnect(endpoints[current].host, endpoints[current].port, 1_000),
+    probe: () => canConnect(relays.at.host, relays.at.port, 1_000),
     failover: {
-      count: endpoints.length,
+      // A getter: an accepted relay list changes how many relays there are.
+      get count() {
+        return relays.endpoints.length;
+      },
       next() {
-        current = (current + 1) % endpoints.length;
-        return { args: sshArgs(config, paths, endpoints[current]), relay: endpointText(endpoints[current]) };
+        const to = relays.next();
+        return { args: sshArgs(config, paths, to), relay: endpointText(to) };
       },
     },
+    onConnected: () => void relays.refresh(),
     onSpawn: (pid) => (pid ? writeFileAtomic(paths.sshPid, `${pid}\n`, 0o644) : rmSync(paths.sshPid, { force: true })),
     onExit: (reason, upSeconds) => metrics.exited(reason, upSeconds),
-    releasePort: (port) => requestPortRelease({ relay: config.relay, id: config.id, port, keyFile: paths.key }),
+    releasePort: (port) => requestPortRelease({ relay: relays.api(), id: config.id, port, keyFile: paths.key }),
   });
   const status = (): ClientStatus => {
     const s = supervisor.status();
     return {
       ...s, id: config.id, name: config.name, port: config.port, public_host: config.public_host, public_url: config.public_url,
-      target: config.target, relay: config.relay, ssh_endpoint: endpointText(endpoints[current]), pid: process.pid,
+      target: config.target, relay: config.relay, ssh_endpoint: endpointText(relays.at), pid: process.pid,
       uptime_seconds: s.connected_since ? Math.round((Date.now() - Date.parse(s.connected_since)) / 1000) : null,
     };
   };
@@ -79,7 +91,7 @@ export async function startClientDaemon(
       apply: async (next) => {
         config = next;
         log(`config: target is now ${next.target}`);
-        await supervisor.update(sshArgs(next, paths, endpoints[current]));
+        await supervisor.update(sshArgs(next, paths, relays.at));
       },
       shutdown: () => process.kill(process.pid, "SIGTERM"),
       rememberPause: (paused) => {
@@ -104,8 +116,8 @@ export async function startClientDaemon(
   killOrphanSsh(paths, log);
   const pausedSince = readPausedSince(paths);
   supervisor.start({ paused: pausedSince !== undefined });
-  log(`petit-clientd ${process.pid}: tunnel ${endpointText(endpoints[0])} port ${config.port} → ${config.target}` +
-    (endpoints.length > 1 ? ` (other relays: ${endpoints.slice(1).map(endpointText).join(", ")})` : ""));
+  log(`petit-clientd ${process.pid}: tunnel ${endpointText(relays.endpoints[0])} port ${config.port} → ${config.target}` +
+    (relays.endpoints.length > 1 ? ` (other relays: ${relays.endpoints.slice(1).map(endpointText).join(", ")})` : ""));
   if (pausedSince !== undefined) log(`tunnel: paused since ${pausedSince || "an unknown time"} (petit pause); "petit resume" brings it back`);
   return {
     supervisor,
@@ -124,11 +136,6 @@ function readPausedSince(paths: ClientPaths): string | undefined {
   } catch {
     return "";
   }
-}
-
-/** "host:port", with an IPv6 host in brackets. */
-function endpointText({ host, port }: { host: string; port: number }): string {
-  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** Returns ssh's arguments for `config` to the relay's sshd at `to`: one -R per service, all on one connection. */

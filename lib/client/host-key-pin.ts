@@ -22,6 +22,12 @@ export function pinnedHostKey(knownHosts: string): PublicKey | "unreadable" | un
   }
 }
 
+/** Returns the other relays' keys pinned in `knownHosts` ("TYPE BASE64", every line after the first), kept when a relay list is refused. */
+export function pinnedPeerKeys(knownHosts: string): string[] {
+  const lines = (readFileIfExists(knownHosts) ?? "").split("\n").filter((l) => l.startsWith(`${RELAY_HOST_KEY_ALIAS} `));
+  return lines.slice(1).map((l) => l.slice(RELAY_HOST_KEY_ALIAS.length + 1));
+}
+
 /**
  * Returns why `offered` may not replace the key pinned in `knownHosts`, or
  * undefined when it may: nothing pinned yet, the same key, or `fingerprint`

@@ -33,6 +33,8 @@ export interface SupervisorOptions {
    * first round through all `count` of them comes without backoff.
    */
   failover?: { count: number; next(): { args: string[]; relay: string } };
+  /** Called each time the forward is up (the daemon then asks that relay for the current relay list). */
+  onConnected?: () => void;
   /** Asks the relay to end this client's old session holding `port`; called when the relay refused that forward. */
   releasePort?: (port: number) => Promise<number>;
 }

@@ -140,6 +140,7 @@ export class TunnelSupervisor {
         this.#hops = 0;
         o.log(`tunnel: connected (ssh pid ${child.pid})`);
         this.#emit();
+        o.onConnected?.();
       },
       onExit: (exitCode, signal, stderr) => this.#exited(child, exitCode, signal, stderr),
     });

@@ -1,6 +1,8 @@
 import { Command, Option, UsageError } from "clipanion";
 import { userInfo, hostname } from "node:os";
-import { hostKeyChange } from "../client/host-key-pin.ts";
+import { hostKeyChange, pinnedPeerKeys } from "../client/host-key-pin.ts";
+import { checkRelayList } from "../client/relay-list-check.ts";
+import { readAcceptedList, saveRelayList } from "../client/relay-state.ts";
 import { registerAtRelay } from "../client/register.ts";
 import { writeSection } from "../config/file.ts";
 import { clientFields, defaultsOf, type ClientConfig, type TunnelConfig } from "../config/schema.ts";
@@ -71,9 +73,19 @@ export class RegisterCommand extends PetitCommand {
     }
     const changed = hostKeyChange({ knownHosts: paths.knownHosts, offered: hostKey, fingerprint: this.fingerprint, relay: relay.origin });
     if (changed) throw new UsageError(changed);
-    // Relays sharing the store: their keys are pinned too (vouched for by the same answer), so the tunnel may move there.
-    const peers = answer.relays ?? [];
-    pinHostKey(paths.knownHosts, answer.ssh.host_key, peers.map((p) => p.host_key));
+    // Relays sharing the store: their keys are pinned too, so the tunnel may move there, but only from a list signed with
+    // the key just pinned for this relay. A list refused (unsigned, forged, stale) changes nothing: the relays known before stay.
+    const primary = { host: answer.ssh.host || relay.hostname.replace(/^\[|\]$/g, ""), port: answer.ssh.port };
+    const outcome = await checkRelayList(answer.relay_list, { signerKey: hostKey, previous: readAcceptedList(paths.relayList)?.list });
+    let relays = previous?.relays ?? [];
+    if (outcome.list) {
+      relays = saveRelayList({ listFile: paths.relayList, knownHosts: paths.knownHosts, primary, primaryKey: answer.ssh.host_key }, answer.relay_list!, outcome.list);
+    } else {
+      // A relay of an earlier petit sends no list at all: nothing was offered, nothing to say. Anything else offered is refused aloud.
+      const offered = answer.relay_list !== undefined || "relays" in answer;
+      if (offered) this.err(`Relay list refused: ${outcome.refused}. The relays known before are kept${relays.length ? ` (${relays.join(", ")})` : ""}.`);
+      pinHostKey(paths.knownHosts, answer.ssh.host_key, pinnedPeerKeys(paths.knownHosts));
+    }
     const config: ClientConfig = {
       ...(defaultsOf(clientFields) as unknown as ClientConfig),
       ...previous,
@@ -91,7 +103,7 @@ export class RegisterCommand extends PetitCommand {
       ssh_host: answer.ssh.host || relay.hostname.replace(/^\[|\]$/g, ""),
       ssh_port: answer.ssh.port,
       ssh_user: answer.ssh.user,
-      relays: peers.map((p) => `${p.host.includes(":") ? `[${p.host}]` : p.host}:${p.port}`),
+      relays,
     };
     writeSection(this.configFile, "client", config);
     if (this.json) {
@@ -104,7 +116,7 @@ export class RegisterCommand extends PetitCommand {
       this.out(`  tunnel ${t.name}: ${t.public_url}  →  ${tunnels.find((c) => c.name === t.name)?.target} (relay port ${t.port})`);
     }
     this.out(`  relay SSH host key: ${hostKey.fingerprint} (pinned${this.fingerprint ? ", matches --fingerprint" : ""})`);
-    if (peers.length) this.out(`  other relays, used when this one is gone: ${config.relays.join(", ")} (their host keys pinned too)`);
+    if (relays.length) this.out(`  other relays, used when this one is gone: ${config.relays.join(", ")} (their host keys pinned too)`);
     this.out(`  visitors send: Proxy-Authorization: Bearer ${config.access_token}  (unless the relay makes this client public)`);
     this.out(`Next: "petit up" starts the tunnel (running as ${userInfo().username}).`);
     return 0;

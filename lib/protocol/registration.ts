@@ -3,6 +3,7 @@
  * it: the answer to `POST /v1/register`, and the body of `POST /v1/release`.
  * @module
  */
+import type { SignedRelayList } from "./relay-list.ts";
 
 /** The JSON a successful registration answers with. */
 export interface RegistrationAnswer {
@@ -16,16 +17,18 @@ export interface RegistrationAnswer {
   /** Visitors present it to the proxy (Proxy-Authorization: Bearer …) unless the client is public. */
   access_token: string;
   ssh: { host: string; port: number; user: string; host_key: string };
-  /** The other relays sharing this one's store: where a client may connect when this relay is gone. */
-  relays?: RelayPeer[];
+  /**
+   * Every relay sharing this one's store (where a client may connect when this
+   * relay is gone), signed with this relay's host key: see relay-list.ts.
+   */
+  relay_list?: SignedRelayList;
 }
 
-/** Another relay's SSH endpoint, as the registration answer lists it. */
-export interface RelayPeer {
-  name: string;
-  host: string;
-  port: number;
-  host_key: string;
+/** The body of `POST /v1/relays` (the current relay list), signed (namespace "relays@petit") with the client's key. */
+export interface RelayListRequest {
+  id: number;
+  /** Seconds since the epoch, within PROOF_MAX_SKEW_SECONDS of the relay's clock. */
+  t: number;
 }
 
 /** The body of `POST /v1/release`, signed (namespace "release-port@petit") with the client's key. */

@@ -41,6 +41,7 @@ import { ensureTunnelUser } from "./sshd/tunnel-user.ts";
 import { TokenStore } from "./tokens/tokens.ts";
 import { tokenRoutes } from "./tokens/token-routes.ts";
 import { TokenUses } from "./tokens/token-uses.ts";
+import { relayEntryOf, RelayListSigner } from "./api/relay-list-signer.ts";
 
 /** A running relay. */
 export interface RunningServer {
@@ -64,8 +65,12 @@ export async function startServerDaemon(
   const node = nodeName(config.node_address, config.http_port);
   // How the other relays and moving clients reach this one, when server.node_address does not say.
   const nodeHost = config.node_address.replace(/:\d+$/, "") || (config.listen === "0.0.0.0" || config.listen === "::" ? hostname() : config.listen);
+  // Where clients reach this relay's sshd and API: the registration answer's relay list and the store's row say so.
+  const selfEntry = () => relayEntryOf({
+    name: node, host: config.ssh_host || nodeHost, port: config.ssh_port, apiPort: config.api_port, tls: Boolean(config.tls_cert), hostKey: sshd.hostKey(),
+  });
   const opened = await openRegistry(config.store, {
-    file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token,
+    file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token, extraTokenFile: paths.tokens,
     nodeAddress: config.node_address || `${nodeHost}:${config.http_port}`,
   }, log);
   const { registry, peering } = opened;
@@ -125,7 +130,7 @@ export async function startServerDaemon(
         domain: config.domain, httpPort: config.http_port, tls: Boolean(tls), behindBalancer: config.trusted_proxies.length > 0,
       }),
     }),
-    ...tokenRoutes(tokens, log),
+    ...tokenRoutes(opened.tokens ?? tokens, log),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
   }, log, consoleHooks({
     sessions, page: RELAY_PAGE, loginCommand: "petit server ui", log,
@@ -159,12 +164,13 @@ export async function startServerDaemon(
     const hostKey = sshd.hostKey();
     // Proofs and port releases share one replay memory, kept on disk across restarts.
     const nonces = new NonceFile(paths.nonces);
+    const relayList = new RelayListSigner({ self: selfEntry, peers: () => opened.peers(), keyFile: sshd.hostKeyFile(), log });
     const api = createApiServer({
       registry, proof: new ProofChecker((id) => tokens.lookup(id), nonces), nonces, trustedProxies: parseNetworks(config.trusted_proxies),
       releasePort: (port) => (sshd.pid ? endSessionsOnPort(port, sshd.pid) : []),
-      holdTokenUse: (id) => tokenUses.hold(id),
+      holdTokenUse: (id) => (opened.tokens ? opened.tokens.hold(id) : tokenUses.hold(id)),
       onEnrolled: () => metrics.registered(),
-      domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute, relayPeers: () => opened.peers(),
+      domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute, signRelayList: () => relayList.current(),
       claimNonce: opened.claimNonce,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
@@ -181,7 +187,7 @@ export async function startServerDaemon(
   opened.follow(async (client) => {
     const ended = sshd.pid ? await endRevokedSessions(portsOf(client), sshd.pid, sweeper) : [];
     log(`client ${client.id} (${client.key.fingerprint}) is gone from the store; ended ${ended.length} session(s) here`);
-  }, () => ({ host: config.ssh_host || nodeHost, port: config.ssh_port, hostKey: sshd.hostKey() }));
+  }, () => ({ ...selfEntry(), hostKey: sshd.hostKey() }));
   presence.start();
   metrics.start();
   ready = true;

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { PublicKey } from "./public-key.ts";
 
 /** What a signature is for: a signature made for one purpose is refused for another. */
-export type SignatureNamespace = "register@petit" | "release-port@petit";
+export type SignatureNamespace = "register@petit" | "release-port@petit" | "relays@petit" | "petit-relays";
 
 /** The longest signature header the relay reads (an RSA-4096 SSHSIG is ~1.1 KB in base64). */
 export const MAX_SIGNATURE_LENGTH = 4096;

@@ -18,7 +18,8 @@ import { RateLimiter } from "../rate-limit.ts";
 import { parseRegistration, registrationAnswer, type AnswerContext } from "./registration.ts";
 import { RegistrationError, type Registry } from "../registry/registry.ts";
 import type { TokenUse } from "../tokens/token-uses.ts";
-import type { RelayPeer } from "../../protocol/registration.ts";
+import type { SignedRelayList } from "../../protocol/relay-list.ts";
+import { checkRelayListRequest } from "./relay-list-request.ts";
 
 /** Settings of the registration API. */
 export interface ApiOptions extends AnswerContext {
@@ -32,7 +33,7 @@ export interface ApiOptions extends AnswerContext {
    * Holds one use of token `tokenId` for a registration in flight (see token-uses.ts); undefined when none is left.
    * Without it, uses are not counted.
    */
-  holdTokenUse?: (tokenId: string) => TokenUse | undefined;
+  holdTokenUse?: (tokenId: string) => TokenUse | undefined | Promise<TokenUse | undefined>;
   /** Called after a registration that created a client, with the id of the token that allowed it. */
   onEnrolled?: (tokenId: string) => void;
   /** Ends the sessions holding relay port `port` (a release its owner signed); returns their PIDs. */
@@ -43,8 +44,8 @@ export interface ApiOptions extends AnswerContext {
    * another relay). A store that is away answers true: the local check stands.
    */
   claimNonce?: (nonce: string, expiresMs: number) => Promise<boolean>;
-  /** The other relays sharing the store, for the answer's failover list (a store that is away gives none). */
-  relayPeers?: () => Promise<RelayPeer[]>;
+  /** Every relay sharing the store, signed with this relay's host key: in each registration answer and at POST /v1/relays. */
+  signRelayList?: () => Promise<SignedRelayList>;
   /** Failed proofs one source address may make per minute before it gets 429 (0: no limit). */
   failuresPerMinute?: number;
   /** Serve HTTPS with this key and certificate (PEM); the proxy then speaks HTTPS too. */
@@ -68,7 +69,7 @@ export function createApiServer(options: ApiOptions): Server {
         return sendJson(res, 429, { error: `too many failed registrations from ${source}; retry later` });
       }
       if (req.method === "GET" && req.url === "/v1/health") return sendJson(res, 200, { ok: true });
-      if (req.url !== "/v1/register" && req.url !== "/v1/release") {
+      if (req.url !== "/v1/register" && req.url !== "/v1/release" && req.url !== "/v1/relays") {
         return sendJson(res, 404, { error: `no such endpoint: ${req.method} ${req.url}` });
       }
       if (req.method !== "POST") return sendJson(res, 405, { error: `use POST ${req.url}` });
@@ -79,6 +80,14 @@ export function createApiServer(options: ApiOptions): Server {
       }
       const body = await readBody(req, MAX_BODY);
       const signature = req.headers[SIGNATURE_HEADER] as string | undefined;
+      if (req.url === "/v1/relays") {
+        await checkRelayListRequest(body, signature, { lookup: (id) => options.registry.lookup(String(id)) });
+        if (!options.signRelayList) return sendJson(res, 404, { error: "this relay keeps no relay list" });
+        const list = await options.signRelayList().catch((error) => {
+          throw new RegistrationError(`the relay list cannot be made now: ${(error as Error).message}`, 503);
+        });
+        return sendJson(res, 200, { relay_list: list });
+      }
       if (req.url === "/v1/release") {
         const { client, port } = await checkRelease(body, signature, { lookup: (id) => options.registry.lookup(String(id)), nonces: options.nonces });
         await claimShared(options, (JSON.parse(body) as { n: string }).n);
@@ -91,8 +100,9 @@ export function createApiServer(options: ApiOptions): Server {
       const proof = req.headers[PROOF_HEADER] as string | undefined;
       const why = options.proof.check(proof, body);
       if (why) throw new RegistrationError(why, 401);
-      // Held now, with no await since the proof was checked: of two registrations at once, only one gets a token's last use.
-      const use = options.holdTokenUse ? options.holdTokenUse(proofTokenId(proof)) : { commit() {}, release() {} };
+      // Held now, with no await since the proof was checked (a relay alone holds synchronously; relays sharing a store take the
+      // use in one UPDATE): of two registrations at once, only one gets a token's last use.
+      const use = options.holdTokenUse ? await options.holdTokenUse(proofTokenId(proof)) : { commit() {}, release() {} };
       if (!use) throw new RegistrationError("unknown, expired, used-up or revoked enrollment token", 401);
       let registered: Awaited<ReturnType<Registry["register"]>>;
       try {
@@ -110,13 +120,14 @@ export function createApiServer(options: ApiOptions): Server {
       const { client, created } = registered;
       if (created) options.onEnrolled?.(proofTokenId(proof));
       options.log(`${created ? "registered" : "re-registered"} client ${client.id} (${client.key.fingerprint}) on port ${client.port}`);
-      const peers = await options.relayPeers?.().catch(() => []);
-      sendJson(res, created ? 201 : 200, registrationAnswer(client, { ...options, peers }));
+      // Without a list the client keeps the one it has: a registration does not fail for it.
+      const relayList = await options.signRelayList?.().catch((error) => void options.log(`relay list: cannot sign it: ${(error as Error).message}`));
+      sendJson(res, created ? 201 : 200, registrationAnswer(client, { ...options, relayList: relayList ?? undefined }));
     } catch (error) {
       // A client that hangs up before its body ends is not a relay failure: no 500, no stack trace in the log.
       const status = (error as { status?: number }).status ?? (req.readableAborted ? 400 : 500);
       if (status === 401) {
-        options.log(`${req.url === "/v1/release" ? "port release" : "registration"} refused from ${source}: ${(error as Error).message}`);
+        options.log(`${req.url === "/v1/register" ? "registration" : req.url === "/v1/release" ? "port release" : "relay list request"} refused from ${source}: ${(error as Error).message}`);
         if (limit > 0) failures.hit(source);
       }
       if (status === 500) options.log(`registration failed: ${(error as Error).stack}`);

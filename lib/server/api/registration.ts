@@ -5,7 +5,8 @@
  */
 import { MAX_TUNNELS_PER_CLIENT } from "../../constants.ts";
 import { validateName } from "../../names.ts";
-import type { RegistrationAnswer, RelayPeer } from "../../protocol/registration.ts";
+import type { RegistrationAnswer } from "../../protocol/registration.ts";
+import type { SignedRelayList } from "../../protocol/relay-list.ts";
 import { parsePublicKey, type PublicKey } from "../../ssh/public-key.ts";
 import { RegistrationError, type ClientRecord } from "../registry/registry.ts";
 
@@ -23,8 +24,8 @@ export interface AnswerContext {
   domain: string;
   httpPort: number;
   tls?: unknown;
-  /** The other relays sharing the store (none when this relay is alone). */
-  peers?: RelayPeer[];
+  /** Every relay sharing the store (this one alone when there is none), signed with this relay's host key. */
+  relayList?: SignedRelayList;
 }
 
 /** Returns the client's answer for `client`. */
@@ -42,7 +43,7 @@ export function registrationAnswer(client: ClientRecord, options: AnswerContext)
     }),
     access_token: client.access.token,
     ssh: { host: options.ssh.host, port: options.ssh.port, user: options.ssh.user, host_key: options.ssh.hostKey },
-    ...(options.peers?.length ? { relays: options.peers } : {}),
+    ...(options.relayList ? { relay_list: options.relayList } : {}),
   };
 }
 

@@ -20,6 +20,8 @@ export interface SshdBackend {
   readonly adopted: boolean;
   /** The host public key line ("TYPE BASE64 [comment]") clients pin; valid after start(). */
   hostKey(): string;
+  /** The private half of that host key (the relay signs its relay list with it); valid after start(). */
+  hostKeyFile(): string;
 }
 
 /** Which sshd carries the tunnels (`server.ssh_mode`). */

@@ -102,6 +102,10 @@ export class ManagedSshd implements SshdBackend {
   }
 
   /** The relay's own host public key line. */
+  hostKeyFile(): string {
+    return this.options.hostKey;
+  }
+
   hostKey(): string {
     return readFileSync(`${this.options.hostKey}.pub`, "utf8").trim();
   }

@@ -108,6 +108,7 @@ function pidFileOf(o: SystemSshdOptions, sshd: Map<string, string[]>): string {
 export class SystemSshd implements SshdBackend {
   #pidFile = "";
   #hostKey = "";
+  #hostKeyFile = "";
   #follower: SshdLogFollower | undefined;
 
   constructor(private readonly options: SystemSshdOptions) {}
@@ -129,6 +130,7 @@ export class SystemSshd implements SshdBackend {
     const pid = this.pid;
     if (!pid) throw new Error(`The system sshd is not running: no live sshd in "${this.#pidFile}" (start it, e.g. "systemctl start ssh")`);
     this.#hostKey = await readHostKey(sshd.get("hostkey") ?? []);
+    this.#hostKeyFile = hostKeyPath(sshd.get("hostkey") ?? []);
     const ports = (sshd.get("port") ?? []).map(Number);
     if (!ports.includes(o.port)) o.log(`sshd: warning: clients are told port ${o.port}, but the system sshd listens on ${ports.join(", ")} (server.ssh_port)`);
     if (sshd.get("maxstartups")?.[0] === "10:30:100") {
@@ -164,6 +166,10 @@ export class SystemSshd implements SshdBackend {
   hostKey(): string {
     return this.#hostKey;
   }
+
+  hostKeyFile(): string {
+    return this.#hostKeyFile;
+  }
 }
 
 /**
@@ -171,12 +177,18 @@ export class SystemSshd implements SshdBackend {
  * one (clients then negotiate that type), else its first host key.
  */
 export async function readHostKey(hostKeys: string[]): Promise<string> {
-  const path = hostKeys.find((k) => k.endsWith("ed25519_key")) ?? hostKeys[0];
-  if (!path) throw new Error("The system sshd has no HostKey");
+  const path = hostKeyPath(hostKeys);
   if (existsSync(`${path}.pub`)) return readFileSync(`${path}.pub`, "utf8").trim();
   const derived = await execa("ssh-keygen", ["-y", "-f", path], { reject: false, stdin: "ignore" });
   if (derived.exitCode !== 0) throw new Error(`Cannot read the public half of host key "${path}": ${derived.stderr.trim()}`);
   return derived.stdout.trim();
+}
+
+/** The private host key file whose public half clients pin (see readHostKey). */
+function hostKeyPath(hostKeys: string[]): string {
+  const path = hostKeys.find((k) => k.endsWith("ed25519_key")) ?? hostKeys[0];
+  if (!path) throw new Error("The system sshd has no HostKey");
+  return path;
 }
 
 /** Where the system sshd is: the `[server]` keys that name it. */

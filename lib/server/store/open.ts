@@ -8,16 +8,19 @@
 import { hostname } from "node:os";
 import { writeFileAtomic } from "../../fs-atomic.ts";
 import { readSecret } from "../../secrets.ts";
-import type { RelayPeer } from "../../protocol/registration.ts";
+import type { RelayEntry } from "../../protocol/relay-list.ts";
 import { Registry, type ClientRecord, type RegistryOptions } from "../registry/registry.ts";
 import type { TunnelHolder } from "./holders.ts";
 import type { PgStore } from "./pg-store.ts";
+import type { SharedTokens } from "./pg-tokens.ts";
 
 /** Where clients reach a relay's sshd. */
 export interface SshPeerInfo {
   host: string;
   port: number;
   hostKey: string;
+  /** Where clients reach its registration API ("http://HOST:PORT"). */
+  api: string;
 }
 
 /** How often a relay stamps its row in petit_nodes; a row older than three of these is a relay that is gone. */
@@ -33,7 +36,7 @@ export interface OpenedRegistry {
    */
   follow(onGone: (client: ClientRecord) => Promise<void>, ssh: () => SshPeerInfo): void;
   /** The other relays active now (stamped within three heartbeats), for clients to move to; none without a store. */
-  peers(): Promise<RelayPeer[]>;
+  peers(): Promise<RelayEntry[]>;
   /** Records a signed request's nonce in the store; false when a relay did already (a replay). Absent without a store. */
   claimNonce?: (nonce: string, expiresMs: number) => Promise<boolean>;
   /**
@@ -42,6 +45,8 @@ export interface OpenedRegistry {
    * elsewhere. Absent without a store.
    */
   peering?: { secret: string; holder(id: number): TunnelHolder | undefined; refresh(): Promise<void> };
+  /** The enrollment tokens every relay shares (with a store, when given the token files); absent otherwise. */
+  tokens?: SharedTokens;
   /** Stops following and closes the store's connections. */
   close(): Promise<void>;
   /** Where the registry lives, for logs. */
@@ -50,7 +55,8 @@ export interface OpenedRegistry {
 
 /** Opens the registry `store` names ("" → registry.json); `tokenFile`, this relay's main enrollment token, is shared through the store (the daemon's part, not the CLI's). */
 export async function openRegistry(
-  store: string, options: RegistryOptions & { node: string; nodeAddress?: string; tokenFile?: string }, log: (line: string) => void,
+  store: string, options: RegistryOptions & { node: string; nodeAddress?: string; tokenFile?: string; extraTokenFile?: string },
+  log: (line: string) => void,
 ): Promise<OpenedRegistry> {
   if (!store) {
     return {
@@ -58,12 +64,16 @@ export async function openRegistry(
     };
   }
   // The PostgreSQL driver is loaded only by relays that use it.
-  const [{ PgStore }, { PgRegistry }, { StoreWatcher }, { TunnelHolders }] = await Promise.all([
-    import("./pg-store.ts"), import("./pg-registry.ts"), import("./watch.ts"), import("./holders.ts"),
+  const [{ PgStore }, { PgRegistry }, { StoreWatcher }, { TunnelHolders }, { SharedTokens }] = await Promise.all([
+    import("./pg-store.ts"), import("./pg-registry.ts"), import("./watch.ts"), import("./holders.ts"), import("./pg-tokens.ts"),
   ]);
   const pg = await PgStore.open(store, log);
   try {
     if (options.tokenFile) await shareEnrollmentToken(pg, options.tokenFile, log);
+    const tokens = options.tokenFile && options.extraTokenFile
+      ? new SharedTokens(pg, { main: options.tokenFile, extra: options.extraTokenFile }, log) : undefined;
+    await tokens?.importLocal();
+    await tokens?.sync();
     const backend = new PgRegistry(pg, options.node);
     const registry = await Registry.openWith(options, backend);
     const secret = await nodeSecret(pg);
@@ -71,25 +81,28 @@ export async function openRegistry(
     let watcher: InstanceType<typeof StoreWatcher> | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     return {
-      registry, where: pg.where,
+      registry, where: pg.where, tokens,
       peering: { secret, holder: (id) => holders.holder(id), refresh: () => holders.read() },
       async claimNonce(nonce, expiresMs) {
         const { rowCount } = await pg.query("INSERT INTO petit_nonces (nonce, until) VALUES ($1, $2) ON CONFLICT DO NOTHING", [nonce, new Date(expiresMs)]);
         return rowCount === 1;
       },
       async peers() {
-        const { rows } = await pg.query<{ name: string; ssh_host: string; ssh_port: number; host_key: string }>(
-          `SELECT name, ssh_host, ssh_port, host_key FROM petit_nodes
+        const { rows } = await pg.query<{ name: string; ssh_host: string; ssh_port: number; host_key: string; api_url: string }>(
+          `SELECT name, ssh_host, ssh_port, host_key, api_url FROM petit_nodes
            WHERE name <> $1 AND ssh_port > 0 AND seen > now() - make_interval(secs => $2) ORDER BY name`,
           [options.node, (3 * NODE_HEARTBEAT_MS) / 1000],
         );
-        return rows.map((r) => ({ name: r.name, host: r.ssh_host, port: r.ssh_port, host_key: r.host_key }));
+        // The host key without its comment: "TYPE BASE64" is what clients pin and what the signed list carries.
+        return rows.map((r) => ({ name: r.name, host: r.ssh_host, port: r.ssh_port, host_key: r.host_key.split(" ").slice(0, 2).join(" "), api: r.api_url }));
       },
       follow(onGone, ssh) {
         watcher = new StoreWatcher(pg, backend, {
           log,
           onChange: async () => {
             for (const client of await registry.reload(() => backend.load())) await onGone(client);
+            // Token changes bump the same version: every relay's mirror follows within the watcher's second.
+            await tokens?.sync();
           },
         });
         // "" is no version: the first poll reads the registry again, catching a change made since it was loaded.
@@ -98,10 +111,10 @@ export async function openRegistry(
         const beat = () => {
           const self = ssh();
           void pg.query(
-            `INSERT INTO petit_nodes (name, address, seen, ssh_host, ssh_port, host_key) VALUES ($1, $2, now(), $3, $4, $5)
+            `INSERT INTO petit_nodes (name, address, seen, ssh_host, ssh_port, host_key, api_url) VALUES ($1, $2, now(), $3, $4, $5, $6)
              ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, seen = now(),
-               ssh_host = EXCLUDED.ssh_host, ssh_port = EXCLUDED.ssh_port, host_key = EXCLUDED.host_key`,
-            [options.node, options.nodeAddress ?? options.node, self.host, self.port, self.hostKey],
+               ssh_host = EXCLUDED.ssh_host, ssh_port = EXCLUDED.ssh_port, host_key = EXCLUDED.host_key, api_url = EXCLUDED.api_url`,
+            [options.node, options.nodeAddress ?? options.node, self.host, self.port, self.hostKey, self.api],
           ).catch(() => undefined);
           void pg.query("DELETE FROM petit_nonces WHERE until < now()").catch(() => undefined);
         };

@@ -51,6 +51,17 @@ export const MIGRATIONS: readonly string[] = [
   `INSERT INTO petit_meta (key, value)
      VALUES ('node_secret', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''))
      ON CONFLICT (key) DO NOTHING;`,
+  // 4: where clients reach each relay's API, to ask the relay they are on for the current signed relay list.
+  `ALTER TABLE petit_nodes ADD COLUMN api_url text NOT NULL DEFAULT '';`,
+  // 5: extra enrollment tokens shared by every relay (each relay mirrors them into its tokens.json).
+  `CREATE TABLE petit_tokens (
+     id text PRIMARY KEY,
+     secret text NOT NULL,
+     label text NOT NULL,
+     created timestamptz NOT NULL,
+     expires timestamptz,
+     uses_left integer CHECK (uses_left >= 0)
+   );`,
 ];
 
 /** The schema version this petit writes and reads. */

@@ -85,6 +85,16 @@ export class TokenStore {
     this.#write(this.#read().map((t) => (t.id === id && t.uses_left !== null ? { ...t, uses_left: Math.max(0, t.uses_left - 1) } : t)));
   }
 
+  /** Every extra token as stored, secrets included (for a shared store to import). */
+  records(): TokenRecord[] {
+    return this.#read();
+  }
+
+  /** Replaces every extra token (a relay sharing a store mirrors the store's). */
+  replace(records: TokenRecord[]): void {
+    this.#write(records);
+  }
+
   #read(): TokenRecord[] {
     const text = readFileIfExists(this.files.extra);
     if (text === undefined) return [];

@@ -1,6 +1,7 @@
 import { Command, Option, UsageError } from "clipanion";
 import { parseDuration, TokenStore } from "../../../server/tokens/tokens.ts";
 import { PetitCommand } from "../../base.ts";
+import { refuseOfflineSharedChange } from "./offline.ts";
 
 /** `petit server token create`: an extra enrollment token, limited in time or uses. */
 export class ServerTokenCreateCommand extends PetitCommand {
@@ -17,14 +18,17 @@ export class ServerTokenCreateCommand extends PetitCommand {
   label = Option.String("--label", { description: "A note for the listing" });
 
   async execute(): Promise<number> {
-    this.serverConfig();
+    const config = this.serverConfig();
     const expiresIn = this.expires === undefined ? undefined : parseDuration(this.expires);
     if (this.expires !== undefined && !expiresIn) throw new UsageError(`--expires must look like 30m, 12h or 7d, got "${this.expires}"`);
     const uses = this.uses === undefined ? undefined : Number(this.uses);
     if (uses !== undefined && (!Number.isInteger(uses) || uses < 1)) throw new UsageError(`--uses must be a whole number ≥ 1, got "${this.uses}"`);
     // Through petit-serverd when it runs: it counts token uses in the same file, and one writer loses no change.
-    const created = await this.callServer<{ token: string }>("/v1/tokens", { method: "POST", body: { label: this.label, expires: this.expires, uses } })
-      ?? new TokenStore({ main: this.serverPaths.token, extra: this.serverPaths.tokens }).create({ label: this.label, expiresIn, uses });
+    let created = await this.callServer<{ token: string }>("/v1/tokens", { method: "POST", body: { label: this.label, expires: this.expires, uses } });
+    if (!created) {
+      refuseOfflineSharedChange(config, "create a token");
+      created = new TokenStore({ main: this.serverPaths.token, extra: this.serverPaths.tokens }).create({ label: this.label, expiresIn, uses });
+    }
     this.out(created.token);
     return 0;
   }

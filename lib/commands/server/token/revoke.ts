@@ -1,6 +1,7 @@
 import { Command, Option, UsageError } from "clipanion";
 import { MAIN_TOKEN_ID, TokenStore } from "../../../server/tokens/tokens.ts";
 import { PetitCommand } from "../../base.ts";
+import { refuseOfflineSharedChange } from "./offline.ts";
 
 /** `petit server token revoke`: make an extra enrollment token unusable. */
 export class ServerTokenRevokeCommand extends PetitCommand {
@@ -15,7 +16,7 @@ export class ServerTokenRevokeCommand extends PetitCommand {
   id = Option.String({ name: "ID" });
 
   async execute(): Promise<number> {
-    this.serverConfig();
+    const config = this.serverConfig();
     if (this.id === MAIN_TOKEN_ID) throw new UsageError('The main token cannot be revoked; run "petit server token rotate" to replace it');
     // Through petit-serverd when it runs: it counts token uses in the same file, and one writer loses no change.
     let revoked: boolean | undefined;
@@ -25,6 +26,7 @@ export class ServerTokenRevokeCommand extends PetitCommand {
       if ((error as { status?: number }).status !== 404) throw error;
       revoked = false;
     }
+    if (revoked === undefined) refuseOfflineSharedChange(config, "revoke a token");
     revoked ??= new TokenStore({ main: this.serverPaths.token, extra: this.serverPaths.tokens }).revoke(this.id);
     if (!revoked) throw new UsageError(`No token "${this.id}" (see "petit server token list")`);
     this.out(`Revoked enrollment token ${this.id}`);

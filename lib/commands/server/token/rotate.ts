@@ -1,6 +1,7 @@
 import { Command } from "clipanion";
 import { TokenStore } from "../../../server/tokens/tokens.ts";
 import { PetitCommand } from "../../base.ts";
+import { refuseOfflineSharedChange } from "./offline.ts";
 
 /** `petit server token rotate`: replace the main enrollment token. */
 export class ServerTokenRotateCommand extends PetitCommand {
@@ -12,9 +13,10 @@ export class ServerTokenRotateCommand extends PetitCommand {
   });
 
   async execute(): Promise<number> {
-    this.serverConfig();
+    const config = this.serverConfig();
     // Through petit-serverd when it runs, like every change to the token files.
     const rotated = await this.callServer<{ token: string }>("/v1/tokens/rotate", { method: "POST" });
+    if (!rotated) refuseOfflineSharedChange(config, "rotate the main token");
     this.out(rotated?.token ?? new TokenStore({ main: this.serverPaths.token, extra: this.serverPaths.tokens }).rotate());
     return 0;
   }
