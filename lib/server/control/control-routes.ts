@@ -4,7 +4,7 @@
  * @module
  */
 import { controlError, type ControlRoutes } from "../../daemon/control-server.ts";
-import type { AccessView, ServerStatus } from "../../protocol/server-control.ts";
+import type { AccessView, AcmeCertificateView, ServerStatus } from "../../protocol/server-control.ts";
 import { parseAccessChange } from "./access-change.ts";
 import { clientRows } from "./clients-view.ts";
 import type { ServerMetrics } from "../metrics/metrics.ts";
@@ -30,10 +30,12 @@ export interface ControlContext {
   node?: string;
   /** False until every part listens: the control port answers earlier, being the lock against a second daemon. */
   ready?: () => boolean;
+  /** The ACME certificates' state, with [server.acme]. */
+  acme?: () => AcmeCertificateView[];
 }
 
 /** Returns the control routes of the relay. */
-export function serverControlRoutes({ registry, presence, sshd, sweeper, domain, metrics, log, node, ready = () => true }: ControlContext): ControlRoutes {
+export function serverControlRoutes({ registry, presence, sshd, sweeper, domain, metrics, log, node, ready = () => true, acme }: ControlContext): ControlRoutes {
   const find = (label: string): ClientRecord => {
     const client = registry.lookup(label);
     if (!client) throw controlError(404, `no client "${label}" is registered`);
@@ -41,7 +43,7 @@ export function serverControlRoutes({ registry, presence, sshd, sweeper, domain,
   };
   const view = (c: ClientRecord): AccessView => ({ id: c.id, name: c.name, ...c.access });
   return {
-    "GET /v1/status": (): ServerStatus => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length, ready: ready() }),
+    "GET /v1/status": (): ServerStatus => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length, ready: ready(), ...(acme ? { acme: acme() } : {}) }),
     "GET /v1/clients": async () => {
       // Fresh, not the last periodic poll: a tunnel that just came up or went down shows at once.
       await presence.refresh();
