@@ -47,6 +47,7 @@ describe("HTTPS by ACME against pebble", () => {
   let root: string;
   let web: { id: number; token: string; publicUrl: string };
   let upToCertificateMs = 0;
+  let upReturnedMs = 0;
   const clientEnv = () => ({ NODE_OPTIONS: `--import ${RESOLVER}`, NODE_EXTRA_CA_CERTS: rootFile });
   const relayLog = () => readFileSync(join(home.dir, "server/serverd.log"), "utf8");
   const curl = (host: string, path: string, args: string[] = []) => exec("curl", [
@@ -86,6 +87,7 @@ describe("HTTPS by ACME against pebble", () => {
 
     const started = Date.now();
     await petitOk(home.dir, ["server", "up"]);
+    upReturnedMs = Date.now() - started;
     await waitFor(async () => (await served(ports.https, DOMAIN, root)).authorized, 60_000, "a valid certificate for the relay's own name");
     upToCertificateMs = Date.now() - started;
   });
@@ -106,9 +108,10 @@ describe("HTTPS by ACME against pebble", () => {
   });
 
   test("the relay serves a certificate for its own name soon after petit server up, and keeps the account key 0600", (t) => {
-    t.diagnostic(`petit server up → valid certificate for ${DOMAIN}: ${upToCertificateMs} ms`);
+    const order = new RegExp(`acme: certificate "relay" \\(${DOMAIN}\\) issued in ([\\d.]+) s`).exec(relayLog());
+    assert.ok(order, relayLog());
+    t.diagnostic(`petit server up → valid certificate for ${DOMAIN}: ${upToCertificateMs} ms (petit server up returned after ${upReturnedMs} ms; the order itself took ${order[1]} s)`);
     assert.ok(upToCertificateMs < 60_000);
-    assert.match(relayLog(), new RegExp(`acme: certificate "relay" \\(${DOMAIN}\\) issued in`));
     for (const file of ["acme/account.key", "acme/certs/relay.json"]) {
       assert.equal(readFileSync(join(home.dir, "server", file)).length > 0, true);
       assert.equal((statSync(join(home.dir, "server", file)).mode & 0o777).toString(8), "600", file);

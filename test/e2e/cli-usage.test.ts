@@ -99,12 +99,12 @@ describe("the petit CLI", () => {
 
       const bad = await init(["--acme-email", "ops"]);
       assert.equal(bad.exitCode, 1);
-      assert.match(String(bad.stdout + bad.stderr), /Cannot use server\.acme\.email "ops": expected an e-mail address/);
+      assert.match(`${bad.stdout}${bad.stderr}`, /Cannot use server\.acme\.email "ops": expected an e-mail address/);
       const fresh = makeHome("cli-usage-acme-fresh");
       try {
         const lone = await petit(fresh.dir, ["server", "init", "--domain", "relay.example.com", "--acme-directory", "https://acme.example.com/dir"]);
         assert.equal(lone.exitCode, 1);
-        assert.match(String(lone.stdout + lone.stderr), /--acme-directory and --acme-ca-file need --acme-email/);
+        assert.match(`${lone.stdout}${lone.stderr}`, /--acme-directory and --acme-ca-file need --acme-email/);
       } finally {
         fresh.remove();
       }
