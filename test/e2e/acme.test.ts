@@ -177,6 +177,8 @@ describe("HTTPS by ACME against pebble", () => {
     assert.equal(acme.status, "warn");
     assert.match(acme.message, new RegExp(`"client-${id}" \\(${id}\\.petit\\.test, broken\\.petit\\.test\\)`));
     assert.match(acme.fix!, /broken\.petit\.test.*port \d+ \(server\.http_port\)/);
+    assert.equal(doctor.exitCode, 0, "a failing client certificate is a warning");
+    for (const check of ["port-http", "port-https"]) assert.match(rows.find((r) => r.check === check)!.message, /held by petit/, check);
 
     const { stdout } = await curl(`web.${DOMAIN}`, "/still", ["-H", `x-petit-token: ${web.token}`]);
     assert.equal((JSON.parse(stdout) as { url: string }).url, "/still");
