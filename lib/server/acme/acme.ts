@@ -4,6 +4,7 @@
  * TLS options both HTTPS servers use, and the ACME lines of /metrics.
  * @module
  */
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { TlsOptions } from "node:tls";
 import type { AcmeConfig } from "../../config/schema.ts";
@@ -12,7 +13,7 @@ import type { ClientRecord } from "../registry/records.ts";
 import { AcmeFiles } from "./acme-files.ts";
 import { AcmeCertificates, type WantedCertificate } from "./certificates.ts";
 import { Http01Tokens } from "./challenges.ts";
-import { AcmeIssuer } from "./issuer.ts";
+import type { AcmeIssuer } from "./issuer.ts";
 import { createRedirectServer } from "./redirect-server.ts";
 
 /** The running ACME parts. */
@@ -33,9 +34,15 @@ export function createRelayAcme(options: {
 }): RelayAcme {
   const files = new AcmeFiles(options.dir);
   const tokens = new Http01Tokens();
-  const issuer = new AcmeIssuer({ directory: options.config.directory, email: options.config.email, caFile: options.config.ca_file, files, tokens });
+  const extraCa = options.config.ca_file ? readCaFile(options.config.ca_file) : undefined;
+  // Loaded at the first order: acme-client is a large library that only a relay with [server.acme] runs (scripts/bundle-acme.mjs).
+  let issuer: AcmeIssuer | undefined;
+  const issue = async (names: string[]) => {
+    issuer ??= new (await import("./issuer.ts")).AcmeIssuer({ directory: options.config.directory, email: options.config.email, extraCa, files, tokens });
+    return issuer.issue(names);
+  };
   const certificates = new AcmeCertificates({
-    issue: (names) => issuer.issue(names), files, log: options.log,
+    issue, files, log: options.log,
     wanted: () => wantedCertificates(options.domain, options.clients()),
     renewBeforeMs: options.config.renew_before_days * 86_400_000,
     checkIntervalMs: options.config.check_interval * 1000,
@@ -57,6 +64,15 @@ export function wantedCertificates(domain: string, clients: readonly ClientRecor
       names: [c.id, ...(c.name ? [c.name] : []), ...(c.tunnels ?? []).map((t) => t.name)].map((label) => `${label}.${domain}`.toLowerCase()),
     })),
   ];
+}
+
+/** Reads server.acme.ca_file at start-up, so a wrong path stops `petit server up` with the reason. */
+function readCaFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Error(`Cannot read server.acme.ca_file "${path}": ${(error as NodeJS.ErrnoException).code} (fix the path, or set it to "")`, { cause: error });
+  }
 }
 
 function acmeMetrics(certificates: AcmeCertificates): string {

@@ -4,7 +4,6 @@
  * HTTP-01 challenges answered by the plain port (Http01Tokens).
  * @module
  */
-import { readFileSync } from "node:fs";
 import { Agent } from "node:https";
 import { rootCertificates } from "node:tls";
 import * as acme from "acme-client";
@@ -18,8 +17,8 @@ const CA_REQUEST_TIMEOUT_MS = 30_000;
 export interface IssuerOptions {
   directory: string;
   email: string;
-  /** PEM file of an extra CA that signs the directory's own HTTPS certificate (pebble's, in tests); "" for none. */
-  caFile: string;
+  /** PEM of an extra CA that signs the directory's own HTTPS certificate (pebble's, in tests). */
+  extraCa?: string;
   files: AcmeFiles;
   tokens: Http01Tokens;
 }
@@ -31,15 +30,7 @@ export class AcmeIssuer {
   constructor(readonly options: IssuerOptions) {
     // acme-client talks to the CA through its own axios instance: trust the extra CA there, and bound every request.
     acme.axios.defaults.timeout = CA_REQUEST_TIMEOUT_MS;
-    if (options.caFile) {
-      let extra: string;
-      try {
-        extra = readFileSync(options.caFile, "utf8");
-      } catch (error) {
-        throw new Error(`Cannot read server.acme.ca_file "${options.caFile}": ${(error as NodeJS.ErrnoException).code} (fix the path or set it to "")`, { cause: error });
-      }
-      acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, extra], keepAlive: true });
-    }
+    if (options.extraCa) acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, options.extraCa], keepAlive: true });
   }
 
   /** Orders a certificate for `names` (the first is its common name); throws with the CA's reason when it fails. */
