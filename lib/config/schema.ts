@@ -78,8 +78,13 @@ export interface AcmeConfig {
   ca_file: string;
   /** Days before expiry a certificate is renewed. */
   renew_before_days: number;
-  /** Seconds between checks whether a certificate is due for renewal. */
+  /** After an order, the least seconds before the same certificate is ordered again. */
   check_interval: number;
+  /**
+   * A program that publishes DNS-01 TXT records ("add"/"remove" NAME VALUE); set, the relay orders one wildcard
+   * certificate for `*.<domain>` and `<domain>` over DNS-01 instead of one per client over HTTP-01. "" for none.
+   */
+  dns_hook: string;
 }
 
 /** The client's settings, as `[client]` in config.toml. */
@@ -175,6 +180,7 @@ export const acmeFields: Record<keyof AcmeConfig, Field> = {
   ca_file: { kind: "path", default: "" },
   renew_before_days: { kind: "integer", default: ACME_RENEW_BEFORE_DAYS, min: 1, max: 100_000 },
   check_interval: { kind: "integer", default: 12 * 3600, min: 1, max: 7 * 86_400 },
+  dns_hook: { kind: "path", default: "" },
 };
 
 /** How each `[client]` key is checked, and its default when it has one. */

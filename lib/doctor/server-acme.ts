@@ -12,8 +12,11 @@ export function checkAcme(context: ServerContext): Finding {
   if (!config.acme) return ok("[server.acme] is not set: no certificates from an ACME CA");
   const certificates = running?.acme ?? [];
   const failing = certificates.filter((c) => c.failures > 0);
-  const reachable = `DNS of ${failing.flatMap((c) => c.names).map((n) => `"${n}"`).join(", ") || "these names"} must point at this relay, ` +
-    `and port ${config.http_port} (server.http_port) must be reachable from the internet for HTTP-01; petit retries on its own (see "${paths.daemonLog}")`;
+  const names = failing.flatMap((c) => c.names).map((n) => `"${n}"`).join(", ") || "these names";
+  const reachable = (config.acme.dns_hook
+    ? `server.acme.dns_hook "${config.acme.dns_hook}" must publish the TXT records _acme-challenge.NAME for ${names} where the CA sees them before it returns`
+    : `DNS of ${names} must point at this relay, and port ${config.http_port} (server.http_port) must be reachable from the internet for HTTP-01`) +
+    `; petit retries on its own (see "${paths.daemonLog}")`;
   const relay = certificates.find((c) => c.label === "relay");
   if (relay && !relay.not_after && relay.last_error) {
     return fail(`no certificate for the relay's own name "${config.domain}": the last order failed: ${relay.last_error}; next attempt ${relay.next_attempt}`, reachable);

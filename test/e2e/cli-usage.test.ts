@@ -104,7 +104,7 @@ describe("the petit CLI", () => {
       try {
         const lone = await petit(fresh.dir, ["server", "init", "--domain", "relay.example.com", "--acme-directory", "https://acme.example.com/dir"]);
         assert.equal(lone.exitCode, 1);
-        assert.match(`${lone.stdout}${lone.stderr}`, /--acme-directory and --acme-ca-file need --acme-email/);
+        assert.match(`${lone.stdout}${lone.stderr}`, /--acme-directory, --acme-ca-file and --acme-dns-hook need --acme-email/);
       } finally {
         fresh.remove();
       }

@@ -21,6 +21,8 @@ export interface Pebble {
   listenCaFile: string;
   /** PEM of the root pebble issues under: what a visitor of the relay trusts. */
   root(): Promise<string>;
+  /** challtestsrv's management URL (POST /set-txt {"host", "value"} publishes a TXT record). */
+  dnsManagement: string;
   /** Makes challtestsrv answer `addresses` for `host` (A records) instead of 127.0.0.1. */
   addA(host: string, addresses: string[]): Promise<void>;
   stop(): Promise<void>;
@@ -64,7 +66,7 @@ export async function startPebble(options: { httpPort: number; tlsPort: number }
     await waitUntil(async () => (await request(directory, { dispatcher: agent })).statusCode === 200, 20_000, () => `pebble's directory ${directory}\n${output.join("")}`);
     await waitUntil(async () => (await request(`http://127.0.0.1:${challengeManagementPort}/`, { method: "POST", body: "{}" }).then((r) => r.body.text(), () => undefined)) !== undefined, 10_000, () => `challtestsrv\n${output.join("")}`);
     return {
-      directory, listenCaFile,
+      directory, listenCaFile, dnsManagement: `http://127.0.0.1:${challengeManagementPort}`,
       root: async () => (await request(`https://127.0.0.1:${managementPort}/roots/0`, { dispatcher: agent })).body.text(),
       async addA(host, addresses) {
         const res = await request(`http://127.0.0.1:${challengeManagementPort}/add-a`, { method: "POST", body: JSON.stringify({ host: `${host}.`, addresses }) });

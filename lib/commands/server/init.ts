@@ -10,10 +10,12 @@ import { PetitCommand, portOption } from "../base.ts";
 
 /** Returns `[server.acme]` from the ACME flags over `previous`; undefined when ACME is neither asked for nor configured. */
 function acmeSettings(
-  flags: { email?: string; directory?: string; caFile?: string }, previous: AcmeConfig | undefined,
+  flags: { email?: string; directory?: string; caFile?: string; dnsHook?: string }, previous: AcmeConfig | undefined,
 ): AcmeConfig | undefined {
   if (!flags.email && !previous) {
-    if (flags.directory || flags.caFile) throw new UsageError("--acme-directory and --acme-ca-file need --acme-email (the ACME account's contact address)");
+    if (flags.directory || flags.caFile || flags.dnsHook) {
+      throw new UsageError("--acme-directory, --acme-ca-file and --acme-dns-hook need --acme-email (the ACME account's contact address)");
+    }
     return undefined;
   }
   return {
@@ -23,6 +25,7 @@ function acmeSettings(
     ...(flags.directory ? { directory: flags.directory } : {}),
     // Absolute: petit-serverd may run from another folder (systemd).
     ...(flags.caFile !== undefined ? { ca_file: flags.caFile && resolve(flags.caFile) } : {}),
+    ...(flags.dnsHook !== undefined ? { dns_hook: flags.dnsHook && resolve(flags.dnsHook) } : {}),
   };
 }
 
@@ -63,6 +66,7 @@ export class ServerInitCommand extends PetitCommand {
   acmeEmail = Option.String("--acme-email", { description: "Get certificates from an ACME CA (Let's Encrypt) with this contact address; turns HTTPS on" });
   acmeDirectory = Option.String("--acme-directory", { description: "ACME directory URL (default Let's Encrypt production; with --acme-email)" });
   acmeCaFile = Option.String("--acme-ca-file", { description: "PEM file of an extra CA to trust for the ACME directory (a test CA; with --acme-email)" });
+  acmeDnsHook = Option.String("--acme-dns-hook", { description: "Program that publishes DNS-01 TXT records (add|remove NAME VALUE): one wildcard certificate instead of one per client" });
   httpsPort = Option.String("--https-port", { description: "Port of the HTTPS proxy with ACME (default 443); --http-port then redirects to it" });
 
   async execute(): Promise<number> {
@@ -85,7 +89,7 @@ export class ServerInitCommand extends PetitCommand {
       store: this.store ?? pick("store"),
       node_address: this.nodeAddress ?? pick("node_address"),
       https_port: portOption("--https-port", this.httpsPort, pick("https_port")),
-      acme: acmeSettings({ email: this.acmeEmail, directory: this.acmeDirectory, caFile: this.acmeCaFile }, previous?.acme),
+      acme: acmeSettings({ email: this.acmeEmail, directory: this.acmeDirectory, caFile: this.acmeCaFile, dnsHook: this.acmeDnsHook }, previous?.acme),
     };
     if (config.acme && config.tls_cert) {
       throw new UsageError(`--acme-email cannot be used while server.tls_cert is set ("${config.tls_cert}"): remove server.tls_cert and server.tls_key from "${this.configFile}" first`);

@@ -4,7 +4,7 @@
  * TLS options both HTTPS servers use, and the ACME lines of /metrics.
  * @module
  */
-import { readFileSync } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { TlsOptions } from "node:tls";
 import type { AcmeConfig } from "../../config/schema.ts";
@@ -35,15 +35,19 @@ export function createRelayAcme(options: {
   const files = new AcmeFiles(options.dir);
   const tokens = new Http01Tokens();
   const extraCa = options.config.ca_file ? readCaFile(options.config.ca_file) : undefined;
+  if (options.config.dns_hook) checkHook(options.config.dns_hook);
   // Loaded at the first order: acme-client is a large library that only a relay with [server.acme] runs (scripts/bundle-acme.mjs).
   let issuer: AcmeIssuer | undefined;
   const issue = async (names: string[]) => {
-    issuer ??= new (await import("./issuer.ts")).AcmeIssuer({ directory: options.config.directory, email: options.config.email, extraCa, files, tokens });
+    issuer ??= new (await import("./issuer.ts")).AcmeIssuer({
+      directory: options.config.directory, email: options.config.email, extraCa, files, tokens, dnsHook: options.config.dns_hook || undefined,
+    });
     return issuer.issue(names);
   };
   const certificates = new AcmeCertificates({
     issue, files, log: options.log,
-    wanted: () => wantedCertificates(options.domain, options.clients()),
+    // With a DNS hook, one wildcard certificate covers every client: nothing to order at registration.
+    wanted: () => (options.config.dns_hook ? [{ label: "relay", names: [options.domain, `*.${options.domain}`] }] : wantedCertificates(options.domain, options.clients())),
     renewBeforeMs: options.config.renew_before_days * 86_400_000,
     checkIntervalMs: options.config.check_interval * 1000,
   });
@@ -72,6 +76,15 @@ function readCaFile(path: string): string {
     return readFileSync(path, "utf8");
   } catch (error) {
     throw new Error(`Cannot read server.acme.ca_file "${path}": ${(error as NodeJS.ErrnoException).code} (fix the path, or set it to "")`, { cause: error });
+  }
+}
+
+/** Checks at start-up that server.acme.dns_hook can be run. */
+function checkHook(path: string): void {
+  try {
+    accessSync(path, constants.X_OK);
+  } catch (error) {
+    throw new Error(`Cannot run server.acme.dns_hook "${path}": ${(error as NodeJS.ErrnoException).code} (give the absolute path of an executable, or set it to "")`, { cause: error });
   }
 }
 

@@ -65,7 +65,8 @@ export class AcmeCertificates {
 
   /** The TLS servers' SNICallback: the certificate holding `servername`, else the relay's own. */
   readonly sniCallback = (servername: string, callback: (error: Error | null, context?: SecureContext) => void): void => {
-    const entry = this.#byHost.get(servername.toLowerCase()) ?? this.#entries.get("relay");
+    const name = servername.toLowerCase();
+    const entry = this.#byHost.get(name) ?? this.#byHost.get(name.replace(/^[^.]*/, "*")) ?? this.#entries.get("relay");
     callback(null, entry?.served?.context);
   };
 

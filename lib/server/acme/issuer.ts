@@ -9,6 +9,7 @@ import { rootCertificates } from "node:tls";
 import * as acme from "acme-client";
 import type { AcmeFiles, StoredCertificate } from "./acme-files.ts";
 import type { Http01Tokens } from "./challenges.ts";
+import { runDnsHook } from "./dns-hook.ts";
 
 /** How long one request to the CA may take before the order fails (and is retried after a backoff). */
 const CA_REQUEST_TIMEOUT_MS = 30_000;
@@ -19,6 +20,8 @@ export interface IssuerOptions {
   email: string;
   /** PEM of an extra CA that signs the directory's own HTTPS certificate (pebble's, in tests). */
   extraCa?: string;
+  /** DNS-01 through this program (dns-hook.ts) instead of HTTP-01. */
+  dnsHook?: string;
   files: AcmeFiles;
   tokens: Http01Tokens;
 }
@@ -37,15 +40,20 @@ export class AcmeIssuer {
   async issue(names: string[]): Promise<StoredCertificate> {
     const client = await this.#account();
     const [key, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, await acme.crypto.createPrivateEcdsaKey());
+    const hook = this.options.dnsHook;
+    // For dns-01, acme-client hands over the TXT value (the key authorization's digest), not the key authorization.
+    const record = (authz: acme.Authorization) => `_acme-challenge.${authz.identifier.value}`;
     const cert = await client.auto({
-      csr, email: this.options.email, termsOfServiceAgreed: true, challengePriority: ["http-01"],
-      // acme-client would fetch the token itself first, through this machine's DNS: the CA's own check is the one that counts.
+      csr, email: this.options.email, termsOfServiceAgreed: true, challengePriority: [hook ? "dns-01" : "http-01"],
+      // acme-client would check the token itself first, through this machine's DNS: the CA's own check is the one that counts.
       skipChallengeVerification: true,
-      challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
-        if (challenge.type !== "http-01") throw new Error(`petit answers http-01 challenges only, not ${challenge.type}`);
-        this.options.tokens.add(challenge.token, keyAuthorization);
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        if (hook && challenge.type === "dns-01") return runDnsHook(hook, "add", record(authz), keyAuthorization);
+        if (!hook && challenge.type === "http-01") return this.options.tokens.add(challenge.token, keyAuthorization);
+        throw new Error(`the CA offers no ${hook ? "dns-01" : "http-01"} challenge for "${authz.identifier.value}" (it chose ${challenge.type})`);
       },
-      challengeRemoveFn: async (_authz, challenge) => {
+      challengeRemoveFn: async (authz, challenge, keyAuthorization) => {
+        if (hook && challenge.type === "dns-01") await runDnsHook(hook, "remove", record(authz), keyAuthorization);
         if (challenge.type === "http-01") this.options.tokens.remove(challenge.token);
       },
     });
