@@ -50,7 +50,7 @@ describe("HTTPS by ACME over HTTP-01 against pebble", () => {
   });
 
   test("a client's names get their own certificate, and curl trusting only pebble's root reaches the service by either name", async (t) => {
-    const ms = await waitFor(async () => (await relay.served(`web.${DOMAIN}`)).authorized, 60_000, "the client's certificate");
+    const ms = await relay.waitForCertificate(`web.${DOMAIN}`, 60_000);
     t.diagnostic(`petit up → valid certificate for web.${DOMAIN}: ${ms} ms`);
     for (const host of [`web.${DOMAIN}`, `${web.id}.${DOMAIN}`]) {
       const { stdout } = await relay.curl(host, "/hello", ["-H", `x-petit-token: ${web.token}`]);
@@ -73,10 +73,7 @@ describe("HTTPS by ACME over HTTP-01 against pebble", () => {
 
   test("a certificate due for renewal is renewed and the new one is served", async () => {
     const first = await relay.served(DOMAIN);
-    await waitFor(async () => {
-      const now = await relay.served(DOMAIN);
-      return now.authorized && now.serial !== first.serial;
-    }, 60_000, "a renewed certificate for the relay's own name");
+    await relay.waitForCertificate(DOMAIN, 60_000, (now) => now.serial !== first.serial);
     assert.ok(relay.log().match(/acme: certificate "relay" .* issued in/g)!.length >= 2);
   });
 
