@@ -46,7 +46,7 @@ describe("HTTPS by ACME over HTTP-01 against pebble", () => {
   test("petit register https:// works with the real certificate, and the public URL it prints is https://", async () => {
     web = await relay.register("web", `127.0.0.1:${origin.port}`);
     assert.equal(web.publicUrl, `https://${web.id}.${DOMAIN}:${relay.ports.https}/`);
-    await petitOk(web.home, ["up"], { env: relay.clientEnv() });
+    await petitOk(web.home, ["up"], relay.clientRun());
   });
 
   test("a client's names get their own certificate, and curl trusting only pebble's root reaches the service by either name", async (t) => {
@@ -137,7 +137,7 @@ curl -sS -f -X POST -d "{\\"host\\": \\"$2.\\", \\"value\\": \\"$3\\"}" "${pebbl
 
   test("one wildcard certificate for the relay's name and *.domain serves every client, ordered once", async () => {
     const client = await relay.register("shop", `127.0.0.1:${origin.port}`);
-    await petitOk(client.home, ["up"], { env: relay.clientEnv() });
+    await petitOk(client.home, ["up"], relay.clientRun());
     for (const host of [DOMAIN, `shop.${DOMAIN}`, `${client.id}.${DOMAIN}`]) assert.ok((await relay.served(host)).authorized, host);
     const { stdout } = await relay.curl(`shop.${DOMAIN}`, "/wild", ["-H", `x-petit-token: ${client.token}`]);
     assert.equal((JSON.parse(stdout) as { url: string }).url, "/wild");

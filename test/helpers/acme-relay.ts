@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { parse, stringify } from "smol-toml";
 import { DOMAIN, killFromPidFile } from "./fixture.ts";
 import { startPebble, type Pebble } from "./pebble.ts";
-import { makeHome, petit, petitOk } from "./petit.ts";
+import { makeHome, petit, petitOk, type RunOptions } from "./petit.ts";
 import { freePort, freeRange } from "./ports.ts";
 
 const exec = promisify(execFile);
@@ -45,8 +45,11 @@ export interface AcmeRelay {
   curl(host: string, path: string, args?: string[]): Promise<{ stdout: string }>;
   /** Registers a client through https://petit.test:API for `target`; returns its home and config. */
   register(name: string, target: string): Promise<{ home: string; id: number; token: string; publicUrl: string }>;
-  /** Environment of client commands: the test domain's DNS and pebble's root. */
-  clientEnv(): Record<string, string>;
+  /**
+   * How client commands run: with the test domain's DNS (a preload, so on node: the bundle whatever
+   * PETIT_TEST_RUNTIME says; the relay under test runs in it) and pebble's root.
+   */
+  clientRun(): RunOptions;
   stop(): Promise<void>;
 }
 
@@ -61,7 +64,7 @@ export async function startAcmeRelay(
   let pebble: Pebble | undefined;
   const stop = async () => {
     for (const dir of clients) {
-      await petit(dir.dir, ["down"]);
+      await petit(dir.dir, ["down"], { runtime: "bundle" });
       killFromPidFile(join(dir.dir, "client/clientd.pid"));
       killFromPidFile(join(dir.dir, "client/ssh.pid"));
       dir.remove();
@@ -112,9 +115,9 @@ export async function startAcmeRelay(
     const upReturnedMs = Date.now() - started;
     await waitForCertificate(DOMAIN, 60_000);
     const certificateMs = Date.now() - started;
-    const clientEnv = () => ({ NODE_OPTIONS: `--import ${RESOLVER}`, NODE_EXTRA_CA_CERTS: rootFile });
+    const clientRun = (): RunOptions => ({ runtime: "bundle", env: { NODE_OPTIONS: `--import ${RESOLVER}`, NODE_EXTRA_CA_CERTS: rootFile } });
     return {
-      home: home.dir, ports, pebble, root, rootFile, upReturnedMs, certificateMs, served, waitForCertificate, clientEnv, stop,
+      home: home.dir, ports, pebble, root, rootFile, upReturnedMs, certificateMs, served, waitForCertificate, clientRun, stop,
       log: () => readFileSync(join(home.dir, "server/serverd.log"), "utf8"),
       curl: (host, path, args = []) => exec("curl", [
         "-sS", "--max-time", "10", "--cacert", rootFile, "--resolve", `${host}:${ports.https}:127.0.0.1`, ...args, `https://${host}:${ports.https}${path}`,
@@ -125,7 +128,7 @@ export async function startAcmeRelay(
         await petitOk(dir.dir, [
           "register", `https://${DOMAIN}:${ports.api}`, "--token", (await petitOk(home.dir, ["server", "token"])).trim(),
           "--to", target, "--name", name, "--control-port", String(await freePort()),
-        ], { env: clientEnv() });
+        ], clientRun());
         const client = (parse(readFileSync(join(dir.dir, "config.toml"), "utf8")) as { client: { id: number; access_token: string; public_url: string } }).client;
         return { home: dir.dir, id: client.id, token: client.access_token, publicUrl: client.public_url };
       },
