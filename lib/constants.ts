@@ -19,6 +19,15 @@ export const DEFAULT_SERVER_CONTROL_PORT = 3016;
 /** Default port of the relay's Host-header HTTP proxy. */
 export const DEFAULT_HTTP_PORT = 80;
 
+/** Port of the HTTPS proxy when [server.acme] is set (`--https-port`); the plain port then redirects to it. */
+export const DEFAULT_HTTPS_PORT = 443;
+
+/** Let's Encrypt's production ACME directory: the default of server.acme.directory. */
+export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
+
+/** Days before expiry that petit renews an ACME certificate (Let's Encrypt's advice for 90-day certificates). */
+export const ACME_RENEW_BEFORE_DAYS = 30;
+
 /** Default port of the sshd that petit runs for the relay. */
 export const DEFAULT_SSH_PORT = 2222;
 

@@ -77,6 +77,8 @@ export function serverPaths(home: string) {
     sshdLog: join(dir, "sshd.log"),
     daemonPid: join(dir, "serverd.pid"),
     daemonLog: join(dir, "serverd.log"),
+    /** ACME account key and certificates (all 0600), kept across restarts. */
+    acmeDir: join(dir, "acme"),
   };
 }
 

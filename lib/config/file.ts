@@ -6,7 +6,7 @@
 import { parse, stringify } from "smol-toml";
 import { join } from "node:path";
 import { readFileIfExists, writeFileAtomic } from "../fs-atomic.ts";
-import { clientFields, serverFields, type ClientConfig, type PetitConfig, type ServerConfig } from "./schema.ts";
+import { acmeFields, clientFields, serverFields, type AcmeConfig, type ClientConfig, type PetitConfig, type ServerConfig } from "./schema.ts";
 import { checkValue } from "./values.ts";
 
 /** A config file that cannot be used; the message says where and why. */
@@ -37,11 +37,25 @@ export function readConfig(path: string): PetitConfig {
   }
   const config: PetitConfig = {};
   for (const [section, value] of Object.entries(raw)) {
-    if (section === "server") config.server = readSection(path, section, value, serverFields) as unknown as ServerConfig;
+    if (section === "server") config.server = readServer(path, value);
     else if (section === "client") config.client = readSection(path, section, value, clientFields) as unknown as ClientConfig;
     else throw new ConfigError(`Config "${path}": unknown section "${section}" (expected [server] or [client])`);
   }
   return config;
+}
+
+/** `[server]`, with its one sub-table `[server.acme]` checked by its own fields. */
+function readServer(path: string, value: unknown): ServerConfig {
+  const isTable = typeof value === "object" && value !== null && !Array.isArray(value);
+  const { acme, ...flat } = (isTable ? value : {}) as Record<string, unknown>;
+  const server = readSection(path, "server", isTable ? flat : value, serverFields) as unknown as ServerConfig;
+  if (acme !== undefined) {
+    server.acme = readSection(path, "server.acme", acme, acmeFields) as unknown as AcmeConfig;
+    if (server.tls_cert) {
+      throw new ConfigError(`Config "${path}": [server.acme] and "server.tls_cert" exclude each other (remove one: ACME obtains the certificate itself)`);
+    }
+  }
+  return server;
 }
 
 function readSection(
@@ -82,5 +96,7 @@ export function writeSection(path: string, section: "server" | "client", values:
   // Keys in schema order, so the file reads the same way every time.
   const fields = section === "server" ? serverFields : clientFields;
   raw[section] = Object.fromEntries(Object.keys(fields).map((key) => [key, (values as unknown as Record<string, unknown>)[key]]));
+  const acme = section === "server" ? (values as ServerConfig).acme : undefined;
+  if (acme) (raw[section] as Record<string, unknown>).acme = Object.fromEntries(Object.keys(acmeFields).map((key) => [key, acme[key as keyof AcmeConfig]]));
   writeFileAtomic(path, stringify(raw) + "\n", 0o600);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  ACME_RENEW_BEFORE_DAYS, DEFAULT_HTTPS_PORT, LETS_ENCRYPT_DIRECTORY,
   DEFAULT_API_PORT, DEFAULT_CLIENT_CONTROL_PORT, DEFAULT_HTTP_PORT, DEFAULT_PORT_RANGE,
   DEFAULT_SERVER_CONTROL_PORT, DEFAULT_SSH_PORT, DEFAULT_TARGET,
   SERVER_ALIVE_COUNT_MAX, SERVER_ALIVE_INTERVAL,
@@ -61,6 +62,29 @@ export interface ServerConfig {
   store: string;
   /** Where the other relays reach this one (HOST:PORT of its proxy); "" for the proxy's listen address and port. */
   node_address: string;
+  /** Port of the HTTPS proxy when `acme` is set; http_port then answers ACME challenges and redirects to it. */
+  https_port: number;
+  /** `[server.acme]`: petit obtains and renews its certificates itself; absent: none (or tls_cert). */
+  acme?: AcmeConfig;
+}
+
+/** Certificates from an ACME CA (Let's Encrypt), as `[server.acme]` in config.toml. */
+export interface AcmeConfig {
+  /** The account's contact address: the CA writes to it about expiring certificates and policy changes. */
+  email: string;
+  /** The CA's directory URL. */
+  directory: string;
+  /** A PEM file of an extra CA to trust when talking to the directory (a test CA such as pebble); "" for none. */
+  ca_file: string;
+  /** Days before expiry a certificate is renewed. */
+  renew_before_days: number;
+  /** After an order, the least seconds before the same certificate is ordered again. */
+  check_interval: number;
+  /**
+   * A program that publishes DNS-01 TXT records ("add"/"remove" NAME VALUE); set, the relay orders one wildcard
+   * certificate for `*.<domain>` and `<domain>` over DNS-01 instead of one per client over HTTP-01. "" for none.
+   */
+  dns_hook: string;
 }
 
 /** The client's settings, as `[client]` in config.toml. */
@@ -103,7 +127,7 @@ export interface PetitConfig {
   client?: ClientConfig;
 }
 
-type Kind = "boolean" | "choice" | "string" | "address" | "user" | "path" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host" | "store" | "endpoints";
+type Kind = "email" | "boolean" | "choice" | "string" | "address" | "user" | "path" | "tunnels" | "cidrs" | "domain" | "port" | "integer" | "hostport" | "range" | "url" | "host" | "store" | "endpoints";
 
 /** One key: its kind, default (absent → required) and what is expected, in words. */
 export interface Field {
@@ -115,8 +139,8 @@ export interface Field {
   choices?: readonly string[];
 }
 
-/** How each `[server]` key is checked, and its default when it has one. */
-export const serverFields: Record<keyof ServerConfig, Field> = {
+/** How each `[server]` key is checked (the `[server.acme]` table by acmeFields), and its default when it has one. */
+export const serverFields: Record<Exclude<keyof ServerConfig, "acme">, Field> = {
   domain: { kind: "domain" },
   listen: { kind: "address", default: "0.0.0.0" },
   http_port: { kind: "port", default: DEFAULT_HTTP_PORT },
@@ -146,6 +170,17 @@ export const serverFields: Record<keyof ServerConfig, Field> = {
   requests_per_source: { kind: "integer", default: 32, min: 1, max: 128 },
   store: { kind: "store", default: "" },
   node_address: { kind: "host", default: "" },
+  https_port: { kind: "port", default: DEFAULT_HTTPS_PORT },
+};
+
+/** How each `[server.acme]` key is checked, and its default when it has one. */
+export const acmeFields: Record<keyof AcmeConfig, Field> = {
+  email: { kind: "email" },
+  directory: { kind: "url", default: LETS_ENCRYPT_DIRECTORY },
+  ca_file: { kind: "path", default: "" },
+  renew_before_days: { kind: "integer", default: ACME_RENEW_BEFORE_DAYS, min: 1, max: 100_000 },
+  check_interval: { kind: "integer", default: 12 * 3600, min: 1, max: 7 * 86_400 },
+  dns_hook: { kind: "path", default: "" },
 };
 
 /** How each `[client]` key is checked, and its default when it has one. */

@@ -24,7 +24,9 @@ export function filesOfConfig(home: string, config: PetitConfig): string[] {
     files.push(...Object.values(paths));
     const sshd = program(() => findSshd(server.sshd_path));
     if (sshd) files.push(sshd);
-    for (const file of [server.tls_cert, server.tls_key]) if (file) files.push(file);
+    for (const file of [server.tls_cert, server.tls_key, server.acme?.ca_file]) if (file) files.push(file);
+    const hook = server.acme?.dns_hook ? program(() => server.acme!.dns_hook) : undefined;
+    if (hook) files.push(hook);
     if (server.access_log) files.push(isAbsolute(server.access_log) ? server.access_log : join(paths.dir, server.access_log));
     if (server.ssh_mode === "system") {
       files.push(server.system_sshd_config, server.system_dropin_dir);

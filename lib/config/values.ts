@@ -8,6 +8,9 @@ import type { Field } from "./schema.ts";
 /** Returns why `value` is not a valid `kind`, or undefined when it is. */
 export function checkValue(field: Field, value: unknown): string | undefined {
   switch (field.kind) {
+    case "email":
+      return typeof value === "string" && /^[^\s@"'\\]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(value)
+        ? undefined : 'an e-mail address such as "ops@example.com"';
     case "boolean":
       return typeof value === "boolean" ? undefined : "true or false";
     case "choice":

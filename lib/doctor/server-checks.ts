@@ -10,6 +10,7 @@ import { readSecret } from "../secrets.ts";
 import { findSshd } from "../ssh/find-sshd.ts";
 import { fail, ok, warn, type Check, type Finding } from "./check.ts";
 import { checkOpenSsh } from "./openssh.ts";
+import { checkAcme } from "./server-acme.ts";
 import { runProgram } from "./probe.ts";
 import { checkStore } from "./server-store.ts";
 import { restartFix, type ServerContext } from "./server-context.ts";
@@ -86,6 +87,7 @@ export const serverChecks: Check<ServerContext>[] = [
   { name: "tunnel-account", run: checkTunnelAccount },
   { name: "daemon", run: checkServerDaemon },
   { name: "store", run: checkStore },
+  { name: "acme", needs: ["daemon"], run: checkAcme },
   ...serverPortChecks,
   ...serverFileChecks,
 ];

@@ -1,5 +1,5 @@
 /**
- * The relay's port checks: its four ports are free or held by petit itself,
+ * The relay's port checks: its ports (https_port only with ACME) are free or held by petit itself,
  * and nothing else listens inside the tunnel port range.
  * @module
  */
@@ -12,6 +12,7 @@ import { listenersOf, petitProcesses, restartFix, type ServerContext } from "./s
 /** The relay's own ports: config key, what listens there, and on which address. */
 const PORTS = [
   { key: "http_port", what: "the HTTP proxy" },
+  { key: "https_port", what: "the HTTPS proxy" },
   { key: "api_port", what: "the registration API" },
   { key: "control_port", what: "the control port" },
   { key: "ssh_port", what: "sshd" },
@@ -24,6 +25,7 @@ export function checkPort(key: PortKey, what: string): (context: ServerContext) 
   return (context) => {
     const { config, configFile } = context;
     const port = config[key];
+    if (key === "https_port" && !config.acme) return ok(`server.https_port (${port}) is not used: [server.acme] is not set`);
     const address = key === "control_port" ? "127.0.0.1" : config.listen;
     const where = `${address}:${port} (server.${key}, ${what})`;
     const sockets = listenersOf(context).filter((l) => l.port === port && addressesClash(address, l.address));

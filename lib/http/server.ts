@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type RequestListener, type Server, type ServerOptions } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as NetServer } from "node:net";
-import type { SecureContextOptions } from "node:tls";
+import type { SecureContextOptions, TlsOptions } from "node:tls";
 
 /** Paths of a PEM certificate and key. */
 export interface TlsFiles {
@@ -28,7 +28,7 @@ export function readTls(files: TlsFiles): { cert: string; key: string } {
 }
 
 /** Creates an HTTPS server when `tls` is given, else HTTP. */
-export function createWebServer(settings: ServerOptions, tls: { cert: string; key: string } | undefined, handler: RequestListener): Server {
+export function createWebServer(settings: ServerOptions, tls: TlsOptions | undefined, handler: RequestListener): Server {
   return tls ? createHttpsServer({ ...settings, ...tls }, handler) : createHttpServer(settings, handler);
 }
 

@@ -12,6 +12,22 @@ export interface ServerStatus {
   clients: number;
   /** False until every part listens. */
   ready: boolean;
+  /** The ACME certificates and how each stands; absent without [server.acme]. */
+  acme?: AcmeCertificateView[];
+}
+
+/** How one ACME certificate stands, for /v1/status (and so petit doctor). */
+export interface AcmeCertificateView {
+  /** "relay" (the relay's own host name) or "client-<id>". */
+  label: string;
+  names: string[];
+  /** ISO time the served certificate expires; null while there is none. */
+  not_after: string | null;
+  /** Failed orders in a row since the last success. */
+  failures: number;
+  last_error: string | null;
+  /** ISO time of the next order (renewal or retry). */
+  next_attempt: string;
 }
 
 /** A client's counters as the control API shows them. */

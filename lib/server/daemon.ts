@@ -27,6 +27,7 @@ import { createProxyServer } from "./proxy/proxy.ts";
 import { portsOf } from "./registry/registry.ts";
 import { nodeName, openRegistry } from "./store/open.ts";
 import { findSshd } from "../ssh/find-sshd.ts";
+import { createRelayAcme } from "./acme/acme.ts";
 import { ManagedSshd } from "./sshd/managed-sshd.ts";
 import type { SshdBackend } from "./sshd/backend.ts";
 import { SystemSshd, systemSshdOptions } from "./sshd/system-sshd.ts";
@@ -92,7 +93,12 @@ export async function startServerDaemon(
   // sshd/managed-sshd.ts). The access log's stream appends too, so the same suits it.
   const logRotation = new LogRotator([paths.sshdLog, ...(accessLog ? [accessLog.path] : [])], { log });
   const tlsFiles = config.tls_cert ? { cert: config.tls_cert, key: config.tls_key } : undefined;
-  const tls = tlsFiles && readTls(tlsFiles);
+  // With [server.acme] the proxy listens on https_port and the plain port only answers challenges and redirects.
+  const acme = config.acme && createRelayAcme({
+    config: config.acme, dir: paths.acmeDir, domain: config.domain, httpsPort: config.https_port, clients: () => registry.list(), log,
+  });
+  const tls = acme ? acme.tls : tlsFiles && readTls(tlsFiles);
+  const proxyPort = acme ? config.https_port : config.http_port;
   const signIn = new SignIn({ secret: ensureSecret(paths.signInSecret) });
   const proxy = createProxyServer({
     domain: config.domain, log, tls,
@@ -127,8 +133,9 @@ export async function startServerDaemon(
     ...serverControlRoutes({
       registry, presence, sshd, sweeper, domain: config.domain, metrics, log, ready: () => ready, node: config.store ? node : undefined,
       signInLink: (client) => makeSignInLink(client, signIn.links, {
-        domain: config.domain, httpPort: config.http_port, tls: Boolean(tls), behindBalancer: config.trusted_proxies.length > 0,
+        domain: config.domain, httpPort: proxyPort, tls: Boolean(tls), behindBalancer: config.trusted_proxies.length > 0,
       }),
+      acme: acme ? () => acme.certificates.status() : undefined,
     }),
     ...tokenRoutes(opened.tokens ?? tokens, log),
     ...consoleRoutes(sessions, () => (control.address() as AddressInfo).port),
@@ -137,7 +144,7 @@ export async function startServerDaemon(
     // Presence read fresh, as for "petit server clients": a scrape right after a change sees it.
     metrics: async () => {
       await presence.refresh();
-      return metrics.render(registry.list().map((c) => ({ id: c.id, name: c.name, online: presence.get(c.id).online })));
+      return metrics.render(registry.list().map((c) => ({ id: c.id, name: c.name, online: presence.get(c.id).online }))) + (acme?.metrics() ?? "");
     },
     notReady: () => (!ready ? "starting" : sshd.pid === undefined ? "sshd is not running" : undefined),
   }));
@@ -149,6 +156,7 @@ export async function startServerDaemon(
   const shutdown = async (keepSshd: boolean) => {
     presence.stop();
     metrics.stop();
+    acme?.certificates.stop();
     sweeper.stop();
     logRotation.stop();
     if (keepSshd) sshd.release();
@@ -170,14 +178,18 @@ export async function startServerDaemon(
       releasePort: (port) => (sshd.pid ? endSessionsOnPort(port, sshd.pid) : []),
       holdTokenUse: (id) => (opened.tokens ? opened.tokens.hold(id) : tokenUses.hold(id)),
       onEnrolled: () => metrics.registered(),
-      domain: config.domain, httpPort: config.http_port, tls, log, failuresPerMinute: config.api_failures_per_minute, signRelayList: () => relayList.current(),
+      domain: config.domain, httpPort: proxyPort, tls, log, failuresPerMinute: config.api_failures_per_minute, signRelayList: () => relayList.current(),
       claimNonce: opened.claimNonce,
       ssh: { host: config.ssh_host, port: config.ssh_port, user, hostKey },
     });
     await listen(api, config.listen, config.api_port, "the registration API");
     servers.push(api);
-    await listen(proxy, config.listen, config.http_port, "the HTTP proxy");
+    await listen(proxy, config.listen, proxyPort, acme ? "the HTTPS proxy" : "the HTTP proxy");
     servers.push(proxy);
+    if (acme) {
+      await listen(acme.redirect, config.listen, config.http_port, "the plain HTTP port (ACME challenges, redirects to HTTPS)");
+      servers.push(acme.redirect);
+    }
   } catch (error) {
     // An sshd adopted from an earlier petit-serverd keeps its tunnels up.
     await shutdown(sshd.adopted);
@@ -190,14 +202,18 @@ export async function startServerDaemon(
   }, () => ({ ...selfEntry(), hostKey: sshd.hostKey() }));
   presence.start();
   metrics.start();
+  // Started once the plain port listens: the CA's first HTTP-01 request may come within a second of the order.
+  acme?.certificates.start();
   ready = true;
   sweeper.start();
   logRotation.start();
-  log(`petit-serverd ${process.pid}: proxy on ${config.listen}:${config.http_port}, API on ${config.api_port}, ` +
+  const proxyText = acme ? `HTTPS proxy on ${config.listen}:${proxyPort} (ACME; plain port ${config.http_port} redirects)` : `proxy on ${config.listen}:${config.http_port}`;
+  log(`petit-serverd ${process.pid}: ${proxyText}, API on ${config.api_port}, ` +
     `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}, registry in ${opened.where}`);
   return {
     stop: (signal) => shutdown(signal === "SIGUSR2"),
     reload() {
+      if (acme) return log("SIGHUP: certificates come from ACME and are renewed by petit; nothing to reload");
       if (!tlsFiles) return log("SIGHUP: no TLS configured; nothing to reload");
       reloadTls(servers, tlsFiles);
       log(`SIGHUP: reloaded TLS certificate ${tlsFiles.cert}`);

@@ -17,6 +17,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSy
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
+import { acmeClientAsText } from "../bundle-acme.mjs";
 import { ensureRuntime, runtimeVersion, TARGETS } from "./runtimes.mjs";
 
 const require = createRequire(import.meta.url);
@@ -44,6 +45,7 @@ export async function bundleForSea(work, nodeVersion) {
     legalComments: "none",
     // pg's optional native binding (libpq): never used, and not installed.
     external: ["pg-native"],
+    plugins: [acmeClientAsText(`node${nodeVersion}`)],
     logLevel: "warning",
   });
   return outfile;

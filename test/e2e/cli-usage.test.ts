@@ -82,4 +82,34 @@ describe("the petit CLI", () => {
       bad.remove();
     }
   });
+
+  test("petit server init --acme-email writes [server.acme] and announces https:// URLs; bad ACME flags are usage errors naming the flag", async () => {
+    const relay = makeHome("cli-usage-acme");
+    try {
+      const init = (extra: string[]) => petit(relay.dir, ["server", "init", "--domain", "relay.example.com", ...extra]);
+      const ok = await init(["--acme-email", "ops@example.com", "--https-port", "8443"]);
+      assert.equal(ok.exitCode, 0, String(ok.stderr));
+      assert.match(String(ok.stdout), /clients reach their services at https:\/\/<id>\.relay\.example\.com:8443\//);
+      assert.match(String(ok.stdout), /petit register https:\/\/relay\.example\.com:3014/);
+      const toml = readFileSync(join(relay.dir, "config.toml"), "utf8");
+      assert.match(toml, /\[server\.acme\]\nemail = "ops@example\.com"\ndirectory = "https:\/\/acme-v02\.api\.letsencrypt\.org\/directory"/);
+      // Run again without ACME flags: the settings stay.
+      assert.equal((await init([])).exitCode, 0);
+      assert.match(readFileSync(join(relay.dir, "config.toml"), "utf8"), /\[server\.acme\]/);
+
+      const bad = await init(["--acme-email", "ops"]);
+      assert.equal(bad.exitCode, 1);
+      assert.match(`${bad.stdout}${bad.stderr}`, /Cannot use server\.acme\.email "ops": expected an e-mail address/);
+      const fresh = makeHome("cli-usage-acme-fresh");
+      try {
+        const lone = await petit(fresh.dir, ["server", "init", "--domain", "relay.example.com", "--acme-directory", "https://acme.example.com/dir"]);
+        assert.equal(lone.exitCode, 1);
+        assert.match(`${lone.stdout}${lone.stderr}`, /--acme-directory, --acme-ca-file and --acme-dns-hook need --acme-email/);
+      } finally {
+        fresh.remove();
+      }
+    } finally {
+      relay.remove();
+    }
+  });
 });

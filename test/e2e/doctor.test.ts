@@ -121,7 +121,7 @@ describe("petit doctor", () => {
     assert.deepEqual(server.rows.filter((r) => r.status !== "ok"), []);
     assert.equal(server.exitCode, 0);
     assert.deepEqual(server.rows.map((r) => r.check), [
-      "config", "sshd", "sshd-config", "tunnel-account", "daemon", "store", "port-http", "port-api", "port-control", "port-ssh", "port-range", "files", "registry",
+      "config", "sshd", "sshd-config", "tunnel-account", "daemon", "store", "acme", "port-http", "port-https", "port-api", "port-control", "port-ssh", "port-range", "files", "registry",
     ]);
     assert.ok(server.rows.every((r) => r.role === "server" && r.fix === null));
 

@@ -1,11 +1,33 @@
 import { Command, Option, UsageError } from "clipanion";
+import { resolve } from "node:path";
 import { writeSection } from "../../config/file.ts";
-import { defaultsOf, serverFields, type ServerConfig } from "../../config/schema.ts";
+import { acmeFields, defaultsOf, serverFields, type AcmeConfig, type ServerConfig } from "../../config/schema.ts";
 import { checkValue, parseRange } from "../../config/values.ts";
 import { ensureSecret } from "../../secrets.ts";
 import { SSH_MODES, type SshMode } from "../../server/sshd/backend.ts";
 import { setUpSystemSshd } from "../../server/sshd/system-sshd.ts";
 import { PetitCommand, portOption } from "../base.ts";
+
+/** Returns `[server.acme]` from the ACME flags over `previous`; undefined when ACME is neither asked for nor configured. */
+function acmeSettings(
+  flags: { email?: string; directory?: string; caFile?: string; dnsHook?: string }, previous: AcmeConfig | undefined,
+): AcmeConfig | undefined {
+  if (!flags.email && !previous) {
+    if (flags.directory || flags.caFile || flags.dnsHook) {
+      throw new UsageError("--acme-directory, --acme-ca-file and --acme-dns-hook need --acme-email (the ACME account's contact address)");
+    }
+    return undefined;
+  }
+  return {
+    ...(defaultsOf(acmeFields) as unknown as AcmeConfig),
+    ...previous,
+    ...(flags.email ? { email: flags.email } : {}),
+    ...(flags.directory ? { directory: flags.directory } : {}),
+    // Absolute: petit-serverd may run from another folder (systemd).
+    ...(flags.caFile !== undefined ? { ca_file: flags.caFile && resolve(flags.caFile) } : {}),
+    ...(flags.dnsHook !== undefined ? { dns_hook: flags.dnsHook && resolve(flags.dnsHook) } : {}),
+  };
+}
 
 /** `petit server init`: write the relay's config and enrollment token. */
 export class ServerInitCommand extends PetitCommand {
@@ -19,7 +41,8 @@ export class ServerInitCommand extends PetitCommand {
       With \`--ssh-mode system\` tunnels use this machine's own sshd (port 22) instead of one petit runs: petit creates the tunnel account, adds \`50-petit.conf\` (a \`Match User\` block for that account only) to \`server.system_dropin_dir\`, checks the whole config with \`sshd -t\`, and reloads sshd; a config sshd refuses is rolled back. The main config (\`server.system_sshd_config\`) must Include that folder. \`petit server uninstall-sshd\` takes it out again.
     `,
     examples: [
-      ["Set up a relay for *.relay.example.com", "$0 server init --domain relay.example.com"],
+      ["Set up a relay for *.relay.example.com, with HTTPS from Let's Encrypt", "$0 server init --domain relay.example.com --acme-email ops@example.com"],
+      ["Plain HTTP only (certificates are someone else's job)", "$0 server init --domain relay.example.com"],
       ["Use unprivileged ports", "$0 server init --domain relay.example.com --http-port 8080 --port-range 20000-20999"],
       ["Let tunnels use this machine's sshd on port 22", "$0 server init --domain relay.example.com --ssh-mode system"],
       ["One of several relays sharing a PostgreSQL store", "$0 server init --domain relay.example.com --store postgresql://petit@db.internal:5432/petit --node-address 10.0.0.2:80"],
@@ -40,10 +63,15 @@ export class ServerInitCommand extends PetitCommand {
     description: "PostgreSQL URL of the registry several relays share (postgresql://USER@HOST:PORT/DB); \"\" for this relay's files (default)",
   });
   nodeAddress = Option.String("--node-address", { description: "HOST:PORT where the other relays reach this one's proxy (with --store)" });
+  acmeEmail = Option.String("--acme-email", { description: "Get certificates from an ACME CA (Let's Encrypt) with this contact address; turns HTTPS on" });
+  acmeDirectory = Option.String("--acme-directory", { description: "ACME directory URL (default Let's Encrypt production; with --acme-email)" });
+  acmeCaFile = Option.String("--acme-ca-file", { description: "PEM file of an extra CA to trust for the ACME directory (a test CA; with --acme-email)" });
+  acmeDnsHook = Option.String("--acme-dns-hook", { description: "Program that publishes DNS-01 TXT records (add|remove NAME VALUE): one wildcard certificate instead of one per client" });
+  httpsPort = Option.String("--https-port", { description: "Port of the HTTPS proxy with ACME (default 443); --http-port then redirects to it" });
 
   async execute(): Promise<number> {
     const previous = this.readConfig().server;
-    const pick = <K extends keyof ServerConfig>(key: K): ServerConfig[K] =>
+    const pick = <K extends keyof typeof serverFields>(key: K): ServerConfig[K] =>
       (previous?.[key] ?? serverFields[key].default) as ServerConfig[K];
     const config: ServerConfig = {
       ...(defaultsOf(serverFields) as unknown as ServerConfig),
@@ -60,7 +88,12 @@ export class ServerInitCommand extends PetitCommand {
       ssh_mode: (this.sshMode ?? pick("ssh_mode")) as SshMode,
       store: this.store ?? pick("store"),
       node_address: this.nodeAddress ?? pick("node_address"),
+      https_port: portOption("--https-port", this.httpsPort, pick("https_port")),
+      acme: acmeSettings({ email: this.acmeEmail, directory: this.acmeDirectory, caFile: this.acmeCaFile, dnsHook: this.acmeDnsHook }, previous?.acme),
     };
+    if (config.acme && config.tls_cert) {
+      throw new UsageError(`--acme-email cannot be used while server.tls_cert is set ("${config.tls_cert}"): remove server.tls_cert and server.tls_key from "${this.configFile}" first`);
+    }
     if (checkValue(serverFields.domain, config.domain) || !config.domain.includes(".") && config.domain !== "localhost") {
       throw new UsageError(`--domain must be a DNS name such as "relay.example.com", got "${this.domain}"`);
     }
@@ -75,6 +108,11 @@ export class ServerInitCommand extends PetitCommand {
       const value = config[key as keyof ServerConfig];
       const expected = checkValue(field, value);
       if (expected) throw new UsageError(`Cannot use server.${key} ${JSON.stringify(value)}: expected ${expected}`);
+    }
+    for (const [key, field] of Object.entries(config.acme ? acmeFields : {})) {
+      const value = config.acme![key as keyof AcmeConfig];
+      const expected = checkValue(field, value);
+      if (expected) throw new UsageError(`Cannot use server.acme.${key} ${JSON.stringify(value)}: expected ${expected}`);
     }
     if (config.ssh_mode === "system") {
       // Before anything is written: a config sshd refuses leaves config.toml as it was.
@@ -102,10 +140,15 @@ export class ServerInitCommand extends PetitCommand {
       this.out('Note: the system sshd still has petit\'s drop-in; "petit server uninstall-sshd" takes it out');
     }
     ensureSecret(this.serverPaths.token);
+    const scheme = config.acme ? "https" : "http";
+    const proxyPort = config.acme ? config.https_port : config.http_port;
     this.out(`Relay configured in ${this.configFile}`);
-    this.out(`  clients reach their services at http://<id>.${config.domain}:${config.http_port}/`);
+    this.out(`  clients reach their services at ${scheme}://<id>.${config.domain}${proxyPort === (config.acme ? 443 : 80) ? "" : `:${proxyPort}`}/`);
+    if (config.acme) {
+      this.out(`  certificates from ${config.acme.directory} (HTTP-01 on port ${config.http_port}, which must be reachable from the internet and otherwise redirects to HTTPS)`);
+    }
     this.out(`  registration API on port ${config.api_port}, sshd on port ${config.ssh_port}`);
-    this.out(`Next: "petit server up", then on a client: petit register http://${config.domain}:${config.api_port} --token "$(petit server token)"`);
+    this.out(`Next: "petit server up", then on a client: petit register ${scheme}://${config.domain}:${config.api_port} --token "$(petit server token)"`);
     return 0;
   }
 }

@@ -51,7 +51,8 @@ export class ServerUpCommand extends PetitCommand {
       return 1;
     }
     if (!this.quiet) {
-      this.out(`petit-serverd started (pid ${result.pid}): proxy on :${config.http_port}, API on :${config.api_port}, sshd on :${config.ssh_port}`);
+      const proxy = config.acme ? `HTTPS proxy on :${config.https_port} (certificates by ACME; :${config.http_port} redirects)` : `proxy on :${config.http_port}`;
+      this.out(`petit-serverd started (pid ${result.pid}): ${proxy}, API on :${config.api_port}, sshd on :${config.ssh_port}`);
       const line = config.ssh_mode === "system" ? await systemHostKey(config) : readFileSync(`${paths.hostKey}.pub`, "utf8");
       const hostKey = parsePublicKey(line.trim());
       this.out(`SSH host key: ${hostKey.fingerprint} (clients can check it with petit register --fingerprint)`);

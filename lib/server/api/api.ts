@@ -8,6 +8,7 @@
 import type { Server } from "node:http";
 import { createWebServer } from "../../http/server.ts";
 import type { BlockList } from "node:net";
+import type { TlsOptions } from "node:tls";
 import { readBody, sendJson } from "../../http/body.ts";
 import { clientAddress } from "../../http/client-address.ts";
 import { NONCE_LIFETIME_MS, proofTokenId, type NonceSet, type ProofChecker } from "../../proof.ts";
@@ -48,8 +49,8 @@ export interface ApiOptions extends AnswerContext {
   signRelayList?: () => Promise<SignedRelayList>;
   /** Failed proofs one source address may make per minute before it gets 429 (0: no limit). */
   failuresPerMinute?: number;
-  /** Serve HTTPS with this key and certificate (PEM); the proxy then speaks HTTPS too. */
-  tls?: { cert: string; key: string };
+  /** Serve HTTPS with this key and certificate (PEM), or a certificate per SNI name (ACME); the proxy then speaks HTTPS too. */
+  tls?: TlsOptions;
   log: (line: string) => void;
 }
 

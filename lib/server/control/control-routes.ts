@@ -4,7 +4,7 @@
  * @module
  */
 import { controlError, type ControlRoutes } from "../../daemon/control-server.ts";
-import type { AccessView, ServerStatus, SignInLinkView } from "../../protocol/server-control.ts";
+import type { AccessView, AcmeCertificateView, ServerStatus, SignInLinkView } from "../../protocol/server-control.ts";
 import { parseAccessChange } from "./access-change.ts";
 import { clientRows } from "./clients-view.ts";
 import type { ServerMetrics } from "../metrics/metrics.ts";
@@ -32,11 +32,13 @@ export interface ControlContext {
   ready?: () => boolean;
   /** Makes a single-use browser sign-in link for a client (sign-in/links.ts); throws a controlError when there can be none. */
   signInLink?: (client: ClientRecord) => SignInLinkView;
+  /** The ACME certificates' state, with [server.acme]. */
+  acme?: () => AcmeCertificateView[];
 }
 
 /** Returns the control routes of the relay. */
 export function serverControlRoutes(context: ControlContext): ControlRoutes {
-  const { registry, presence, sshd, sweeper, domain, metrics, log, node, ready = () => true, signInLink } = context;
+  const { registry, presence, sshd, sweeper, domain, metrics, log, node, ready = () => true, signInLink, acme } = context;
   const find = (label: string): ClientRecord => {
     const client = registry.lookup(label);
     if (!client) throw controlError(404, `no client "${label}" is registered`);
@@ -44,7 +46,7 @@ export function serverControlRoutes(context: ControlContext): ControlRoutes {
   };
   const view = (c: ClientRecord): AccessView => ({ id: c.id, name: c.name, ...c.access });
   return {
-    "GET /v1/status": (): ServerStatus => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length, ready: ready() }),
+    "GET /v1/status": (): ServerStatus => ({ pid: process.pid, sshd_pid: sshd.pid, clients: registry.list().length, ready: ready(), ...(acme ? { acme: acme() } : {}) }),
     "GET /v1/clients": async () => {
       // Fresh, not the last periodic poll: a tunnel that just came up or went down shows at once.
       await presence.refresh();

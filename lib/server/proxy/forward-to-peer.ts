@@ -62,7 +62,8 @@ export function forwardToPeer(visitor: Socket, route: Route, bytes: Buffer, visi
   if (options.tls) {
     // Verified against the domain the visitor asked for: the holder serves the same certificate, or one for the same names.
     const servername = `${route.id}.${options.domain}`;
-    out = connectTls({ host, port, servername, ALPNProtocols: ["http/1.1"], ca: [...rootCertificates, options.tls.cert] });
+    const own = options.tls.cert === undefined ? [] : [options.tls.cert].flat();
+    out = connectTls({ host, port, servername, ALPNProtocols: ["http/1.1"], ca: [...rootCertificates, ...own] });
   } else {
     out = connect({ host, port, noDelay: true });
   }

@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { BlockList, Socket } from "node:net";
+import type { TlsOptions } from "node:tls";
 import type { ProxyMetrics } from "../metrics/metrics.ts";
 import type { Access } from "../registry/records.ts";
 import type { RequestHead } from "./http1/request-head.ts";
@@ -60,8 +61,8 @@ export interface ProxyOptions {
   bodyTimeoutMs?: number;
   /** Requests one source may have in flight to one tunnel; more wait for their own (default 32 of the pool's 128). */
   requestsPerSource?: number;
-  /** Serve HTTPS with this key and certificate (PEM). */
-  tls?: { key: string; cert: string };
+  /** Serve HTTPS with this key and certificate (PEM), or a certificate per SNI name (ACME). */
+  tls?: TlsOptions;
   /** Connections one source address may hold open at once. */
   maxConnectionsPerSource?: number;
   /** How long a service may take to begin its answer before the visitor gets 504 (default 300 s). */

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ConfigError, configPath, readConfig, writeSection } from "../../../lib/config/file.ts";
 import { clientFields, serverFields, type ClientConfig, type ServerConfig } from "../../../lib/config/schema.ts";
 import {
+  ACME_RENEW_BEFORE_DAYS, DEFAULT_HTTPS_PORT, LETS_ENCRYPT_DIRECTORY,
   DEFAULT_API_PORT, DEFAULT_HTTP_PORT, DEFAULT_PORT_RANGE, DEFAULT_SSH_PORT, DEFAULT_TARGET,
   SERVER_ALIVE_COUNT_MAX, SERVER_ALIVE_INTERVAL,
 } from "../../../lib/constants.ts";
@@ -119,6 +120,38 @@ describe("config file", () => {
     assert.throws(() => readConfig(path), (error: Error) => error.cause !== undefined);
     refuses(file("[server\n"), "Cannot parse config");
     refuses(file('[server]\ndomain = "a"\ndomain = "b"\n'), "Cannot parse config");
+  });
+
+  test("readConfig() reads [server.acme] with its defaults, and leaves it out when absent", () => {
+    const { server } = readConfig(file('[server]\ndomain = "relay.example.com"\n\n[server.acme]\nemail = "ops@example.com"\n'));
+    assert.deepEqual(server?.acme, {
+      email: "ops@example.com", directory: LETS_ENCRYPT_DIRECTORY, ca_file: "", renew_before_days: ACME_RENEW_BEFORE_DAYS, check_interval: 43_200, dns_hook: "",
+    });
+    assert.equal(server?.https_port, DEFAULT_HTTPS_PORT);
+    assert.equal(readConfig(file('[server]\ndomain = "relay.example.com"\n')).server?.acme, undefined);
+  });
+
+  test("readConfig() refuses an unknown or bad key in [server.acme], naming it", () => {
+    const base = '[server]\ndomain = "relay.example.com"\n\n[server.acme]\n';
+    refuses(file(`${base}email = "ops@example.com"\nemial = "x"\n`), '"server.acme.emial"', "unknown key", "known keys: email, directory");
+    refuses(file(`${base}email = "ops"\n`), '"server.acme.email"', '"ops"', "e-mail address");
+    refuses(file(`${base}email = "ops@example.com"\ndirectory = "acme.example.com"\n`), '"server.acme.directory"', "URL");
+    refuses(file(`${base}email = "ops@example.com"\nrenew_before_days = 0\n`), '"server.acme.renew_before_days"', "whole number from 1");
+    refuses(file(`${base}directory = "https://acme.example.com/dir"\n`), '"server.acme.email" is missing');
+    refuses(file('[server]\ndomain = "relay.example.com"\nacme = 5\n'), '"server.acme" must be a table');
+  });
+
+  test("readConfig() refuses [server.acme] together with server.tls_cert", () => {
+    const text = '[server]\ndomain = "relay.example.com"\ntls_cert = "/etc/c.pem"\ntls_key = "/etc/k.pem"\n\n[server.acme]\nemail = "ops@example.com"\n';
+    refuses(file(text), "[server.acme]", '"server.tls_cert"', "exclude each other");
+  });
+
+  test("writeSection() writes [server.acme] as a sub-table readConfig reads back", () => {
+    const path = join(dir, "written-acme.toml");
+    const server = readConfig(file('[server]\ndomain = "relay.example.com"\n\n[server.acme]\nemail = "ops@example.com"\n')).server!;
+    writeSection(path, "server", { ...server, https_port: 8443 });
+    assert.match(readFileSync(path, "utf8"), /^\[server\.acme\]$/m);
+    assert.deepEqual(readConfig(path).server, { ...server, https_port: 8443 });
   });
 
   test("writeSection() writes a section readConfig reads back, mode 0600", () => {
