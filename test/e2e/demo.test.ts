@@ -28,8 +28,10 @@ test("the README's quick start sends the access token that petit register prints
   const quickStart = readme.slice(readme.indexOf("## Quick start"), readme.indexOf("## Commands"));
   const curl = /^curl (.*?) {2,}#/m.exec(quickStart);
   assert.ok(curl, "the quick start has a curl command");
-  // The same shape the demo prints (and the demo test runs through a real relay): header first, then the URL.
-  assert.equal(curl[1], "-H 'Proxy-Authorization: Bearer ACCESS_TOKEN' http://1001.relay.example.com/");
+  // The same shape the demo prints (and the demo test runs through a real relay): header first, then the URL,
+  // which is HTTPS for real use (the quick start's relay gets its certificate by ACME).
+  assert.equal(curl[1], "-H 'Proxy-Authorization: Bearer ACCESS_TOKEN' https://1001.relay.example.com/");
+  assert.match(quickStart, /--acme-email/, "the relay of the real-use quick start speaks HTTPS from its first command");
   assert.match(quickStart, /prints the public URL and the client's access token/);
   assert.match(quickStart, /`407`/, "it says what a visitor without the token gets");
 });
