@@ -18,6 +18,9 @@ import { Visitor } from "./visitor.ts";
 
 export { DEFAULT_REQUESTS_PER_SOURCE } from "./context.ts";
 
+/** How long a visitor has for its TLS handshake (node's default is 120 s). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** How often deadlines (head, keep-alive, upstream_timeout, body pace) and idle tunnel connections are checked. */
 const SWEEP_MS = 250;
 
@@ -32,7 +35,12 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
   const settings = { allowHalfOpen: true, noDelay: true };
   // Plain connections are read into the proxy's shared buffer (own-reads.ts); TLS and PROXY-header ones stay streams.
   const ownReads = !options.tls && !options.proxyProtocol;
-  const server: Server = options.tls ? createTlsServer({ ...settings, ...options.tls }) : createNetServer({ ...settings, pauseOnConnect: ownReads });
+  // TLS connections become half-open only once secure: node's half-open TLS server keeps a connection whose peer
+  // goes away during the handshake open for ever (its file descriptor, and its place in its source's limit).
+  const server: Server = options.tls
+    ? createTlsServer({ ...settings, allowHalfOpen: false, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...options.tls })
+    : createNetServer({ ...settings, pauseOnConnect: ownReads });
+  if (options.tls) server.on("tlsClientError", (_error: Error, socket: Socket) => socket.destroy());
   const admitSource = connectionLimit(options.maxConnectionsPerSource ?? 256, options.trustedProxies);
   const closed = (visitor: Visitor) => visitors.delete(visitor);
   if (ownReads) {
@@ -46,7 +54,10 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
   } else {
     server.on("connection", (socket: Socket) => void (admitSource(socket) || socket.destroy()));
     server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => {
-      if (options.tls) socket.setNoDelay(true);
+      if (options.tls) {
+        socket.setNoDelay(true);
+        socket.allowHalfOpen = true;
+      }
       visitors.add(new Visitor(socket, context, closed));
     });
     // Last of the "connection" listeners: it runs them once the header has named the visitor.
