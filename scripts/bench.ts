@@ -89,12 +89,14 @@ async function main(): Promise<void> {
     serverd: () => [...petit.pids().serverd, tlsProxy.pid], nginx: () => nginx?.pids() ?? [],
   };
   const rssAtStart = rssKiB(petit.pids().serverd);
+  await loopDelay(petit.controlPort); // starts the window the rounds are measured in
   log(`load: ${tool}, ${settings.connections} connections, ${settings.seconds} s a run, ${settings.rounds} rounds; bulk: ${bulkTool}, ${settings.bulkMiB} MiB`);
   const runs = await runRounds(targets, {
     ...settings, bulkBytes: settings.bulkMiB * 1024 * 1024, headers: petit.headers, tool, bulkTool, roles, log,
   });
 
   const rssAfterLoad = rssKiB(petit.pids().serverd);
+  const loop = await loopDelay(petit.controlPort);
   log(`opening ${settings.idle} idle keep-alive connections to petit${nginx ? " and to nginx" : ""}…`);
   const idle: Record<string, IdleMemory> = {
     petit: await measureIdle({ port: petit.httpPort, tls: false, headers: petit.headers, count: settings.idle, pids: () => petit.pids().serverd }),
@@ -127,13 +129,14 @@ async function main(): Promise<void> {
     out(`${name.padEnd(6)} ${m.connections} idle keep-alive connections: RSS ${(m.rssBeforeKiB / 1024).toFixed(1)} → ${(m.rssAfterKiB / 1024).toFixed(1)} MiB, ${m.perConnectionKiB.toFixed(1)} KiB per connection`);
   }
   out(`petit-serverd RSS: ${(rssAtStart / 1024).toFixed(1)} MiB after warm-up, ${(rssAfterLoad / 1024).toFixed(1)} MiB after every round`);
+  if (loop) out(`petit-serverd's event loop over the rounds: p99 ${(loop.p99 * 1000).toFixed(1)} ms late, longest stall ${(loop.max * 1000).toFixed(1)} ms`);
   out();
   out("targets:");
   out(renderChecks(checks));
   const file = join(root, "bench-results.json");
   writeFileSync(file, `${JSON.stringify({
     date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version,
-    loadAtStart, loadAtEnd, settings, tool, bulkTool, summaries, checks, up, cycles, statusMs: status, runs, idle, rssAtStart, rssAfterLoad,
+    loadAtStart, loadAtEnd, settings, tool, bulkTool, summaries, checks, up, cycles, statusMs: status, runs, idle, rssAtStart, rssAfterLoad, loop,
   }, null, 2)}\n`);
   out(`\nresults written to ${file}`);
 }
@@ -150,3 +153,11 @@ main().then(
     void cleanupAll().finally(() => process.exit(1));
   },
 );
+
+/** petit-serverd's event-loop delay since the last call (its /metrics window), in seconds; undefined when it cannot be read. */
+async function loopDelay(controlPort: number): Promise<{ p99: number; max: number } | undefined> {
+  const text = await fetch(`http://127.0.0.1:${controlPort}/metrics`).then((r) => r.text()).catch(() => "");
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+  const loop = { p99: value("petit_event_loop_delay_p99_seconds"), max: value("petit_event_loop_delay_max_seconds") };
+  return Number.isFinite(loop.p99) && Number.isFinite(loop.max) ? loop : undefined;
+}

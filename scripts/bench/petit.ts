@@ -23,6 +23,8 @@ export interface BenchPetit {
   clientHome: string;
   /** The relay's Host-header proxy. */
   httpPort: number;
+  /** The relay's command port (its /metrics). */
+  controlPort: number;
   /** The relay end of the client's tunnel: 127.0.0.1:tunnelPort is the bare tunnel. */
   tunnelPort: number;
   /** Headers that route a request to the client and pass its access check: Host and X-Petit-Token. */
@@ -107,7 +109,7 @@ export async function startPetit(options: { bundle: string; originPort: number; 
   const config = parse(readFileSync(join(clientHome, "config.toml"), "utf8")).client as { id: number; port: number; access_token: string };
   await run(clientHome, ["up"]);
   return {
-    relayHome, clientHome, httpPort: http, tunnelPort: config.port, pids,
+    relayHome, clientHome, httpPort: http, controlPort: control, tunnelPort: config.port, pids,
     // The relay's default: visitors present the client's access token (petit strips it before the tunnel).
     headers: { host: `${config.id}.${DOMAIN}`, "x-petit-token": config.access_token },
     client: async (args) => (await execa(process.execPath, [options.bundle, ...args], {
