@@ -106,6 +106,8 @@ function readClientHello(socket: Socket, done: (bytes: Buffer, hello: ClientHell
   socket.on("end", onGone);
   socket.on("error", onGone);
   socket.on("close", onGone);
+  // A socket the PROXY header's reader paused (proxy-protocol-accept.ts) stays paused when a "data" listener is added.
+  socket.resume();
 }
 
 /** Completes the CA's handshake with the challenge certificate and ALPN `acme-tls/1`, then closes. */

@@ -8,12 +8,13 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { connect as connectTcp, createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
+import { BlockList, connect as connectTcp, createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, createServer, type Server, type TLSSocket } from "node:tls";
 import * as acme from "acme-client";
 import { TlsAlpnChallenges } from "../../../../lib/server/acme/tls-alpn-challenges.ts";
+import { acceptProxyProtocol } from "../../../../lib/server/proxy/proxy-protocol-accept.ts";
 import { answerTlsAlpnChallenges } from "../../../../lib/server/proxy/tls-alpn-accept.ts";
 
 const NAME = "1001.relay.example.com";
@@ -145,6 +146,54 @@ describe("answerTlsAlpnChallenges()", () => {
       socket.on("error", () => {});
     });
     assert.equal(await new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n))), 0);
+  });
+});
+
+describe("answerTlsAlpnChallenges() behind a trusted balancer's PROXY header", () => {
+  const dir = mkdtempSync(join(tmpdir(), "petit-tls-alpn-proxy-"));
+  const challenges = new TlsAlpnChallenges();
+  let server: Server;
+  let port: number;
+
+  before(async () => {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+      "-subj", "/CN=the relay's own", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
+    server = createServer({ cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) });
+    // As proxy.ts orders them: the look at the ClientHello first, the PROXY header's reader last (so it runs first).
+    answerTlsAlpnChallenges(server, challenges, () => {});
+    const trusted = new BlockList();
+    trusted.addAddress("127.0.0.1");
+    acceptProxyProtocol(server, trusted, () => {});
+    server.on("secureConnection", (socket) => socket.end("visitor"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as { port: number }).port;
+    const key = await acme.crypto.createPrivateEcdsaKey();
+    const [, cert] = await acme.crypto.createAlpnCertificate({ identifier: { type: "dns", value: NAME } } as acme.Authorization, KEY_AUTHORIZATION, key);
+    challenges.add(NAME, cert.toString(), key.toString());
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A TLS handshake after a PROXY v1 header: the ALPN protocol agreed and what the server sent. */
+  const throughBalancer = (ALPNProtocols: string[]) => new Promise<{ alpn: string | false; received: string }>((resolve, reject) => {
+    const raw = connectTcp(port, "127.0.0.1", () => {
+      raw.write("PROXY TCP4 203.0.113.7 127.0.0.1 5123 443\r\n");
+      const socket = connect({ socket: raw, servername: NAME, ALPNProtocols, rejectUnauthorized: false }, () => {
+        let received = "";
+        socket.on("data", (chunk) => (received += chunk));
+        socket.on("end", () => resolve({ alpn: socket.alpnProtocol ?? false, received }));
+      });
+      socket.on("error", reject);
+      socket.setTimeout(5_000, () => socket.destroy(new Error("no answer within 5 s")));
+    });
+    raw.on("error", reject);
+  });
+
+  test("a TLS-ALPN-01 validation that comes after a PROXY header is answered, and a visitor's handshake still served", async () => {
+    assert.deepEqual(await throughBalancer(["acme-tls/1"]), { alpn: "acme-tls/1", received: "" });
+    assert.deepEqual(await throughBalancer(["http/1.1"]), { alpn: false, received: "visitor" });
   });
 });
 
