@@ -68,10 +68,12 @@ export class AcmeIssuer {
         alpn.add(authz.identifier.value, challengeCert.toString(), key.toString());
       },
       challengeRemoveFn: async (authz, challenge, keyAuthorization) => {
-        if (challenge.type === "dns-01") await runDnsHook(hook!, "remove", record(authz), keyAuthorization);
-        if (challenge.type === "http-01") tokens.remove(challenge.token);
-        // acme-client's types know only http-01 and dns-01 challenges.
-        if ((challenge.type as string) === "tls-alpn-01") alpn.remove(authz.identifier.value);
+        // Also called after challengeCreateFn refused another type: then there is nothing to remove. (A string: acme-client's
+        // types know only http-01 and dns-01 challenges.)
+        if ((challenge.type as string) !== type) return;
+        if (type === "dns-01") await runDnsHook(hook!, "remove", record(authz), keyAuthorization);
+        if (type === "http-01") tokens.remove(challenge.token);
+        if (type === "tls-alpn-01") alpn.remove(authz.identifier.value);
       },
     });
     return { names, cert, key: key.toString() };
