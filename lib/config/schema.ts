@@ -85,7 +85,16 @@ export interface AcmeConfig {
    * certificate for `*.<domain>` and `<domain>` over DNS-01 instead of one per client over HTTP-01. "" for none.
    */
   dns_hook: string;
+  /**
+   * How the CA checks that the relay holds a name: "http-01" on the plain port (http_port) or "tls-alpn-01" on the
+   * HTTPS port (https_port). A `dns_hook` overrides it (DNS-01).
+   */
+  challenge: AcmeChallenge;
 }
+
+/** The values of server.acme.challenge. */
+export const ACME_CHALLENGES = ["http-01", "tls-alpn-01"] as const;
+export type AcmeChallenge = (typeof ACME_CHALLENGES)[number];
 
 /** The client's settings, as `[client]` in config.toml. */
 export interface ClientConfig {
@@ -181,6 +190,7 @@ export const acmeFields: Record<keyof AcmeConfig, Field> = {
   renew_before_days: { kind: "integer", default: ACME_RENEW_BEFORE_DAYS, min: 1, max: 100_000 },
   check_interval: { kind: "integer", default: 12 * 3600, min: 1, max: 7 * 86_400 },
   dns_hook: { kind: "path", default: "" },
+  challenge: { kind: "choice", default: "http-01", choices: ACME_CHALLENGES },
 };
 
 /** How each `[client]` key is checked, and its default when it has one. */

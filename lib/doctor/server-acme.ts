@@ -15,6 +15,8 @@ export function checkAcme(context: ServerContext): Finding {
   const names = failing.flatMap((c) => c.names).map((n) => `"${n}"`).join(", ") || "these names";
   const reachable = (config.acme.dns_hook
     ? `server.acme.dns_hook "${config.acme.dns_hook}" must publish the TXT records _acme-challenge.NAME for ${names} where the CA sees them before it returns`
+    : config.acme.challenge === "tls-alpn-01"
+    ? `DNS of ${names} must point at this relay, and port ${config.https_port} (server.https_port) must be reachable from the internet for TLS-ALPN-01, with no TLS-terminating proxy in front`
     : `DNS of ${names} must point at this relay, and port ${config.http_port} (server.http_port) must be reachable from the internet for HTTP-01`) +
     `; petit retries on its own (see "${paths.daemonLog}")`;
   const relay = certificates.find((c) => c.label === "relay");

@@ -101,7 +101,7 @@ export async function startServerDaemon(
   const proxyPort = acme ? config.https_port : config.http_port;
   const signIn = new SignIn({ secret: ensureSecret(paths.signInSecret) });
   const proxy = createProxyServer({
-    domain: config.domain, log, tls,
+    domain: config.domain, log, tls, tlsAlpnChallenges: acme?.tlsAlpn,
     resolve: (label) => {
       const route = registry.route(label);
       if (!route) return undefined;
@@ -202,12 +202,12 @@ export async function startServerDaemon(
   }, () => ({ ...selfEntry(), hostKey: sshd.hostKey() }));
   presence.start();
   metrics.start();
-  // Started once the plain port listens: the CA's first HTTP-01 request may come within a second of the order.
+  // Started once the plain port and the proxy listen: the CA's first validation may come within a second of the order.
   acme?.certificates.start();
   ready = true;
   sweeper.start();
   logRotation.start();
-  const proxyText = acme ? `HTTPS proxy on ${config.listen}:${proxyPort} (ACME; plain port ${config.http_port} redirects)` : `proxy on ${config.listen}:${config.http_port}`;
+  const proxyText = acme ? `HTTPS proxy on ${config.listen}:${proxyPort} (ACME over ${acme.challenge}; plain port ${config.http_port} redirects)` : `proxy on ${config.listen}:${config.http_port}`;
   log(`petit-serverd ${process.pid}: ${proxyText}, API on ${config.api_port}, ` +
     `sshd on ${config.ssh_port}, control on 127.0.0.1:${config.control_port}, registry in ${opened.where}`);
   return {

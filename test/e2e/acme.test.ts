@@ -4,7 +4,9 @@
  * certificate and one per client over HTTP-01, serves each per SNI on its
  * HTTPS port and redirects its plain port, renews, and reports a failing
  * challenge in its log, /metrics and petit doctor while it keeps serving;
- * with a DNS hook, one wildcard certificate over DNS-01 serves every client.
+ * over TLS-ALPN-01 the HTTPS port itself answers the CA, visitors served
+ * alongside; with a DNS hook, one wildcard certificate over DNS-01 serves
+ * every client.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -102,6 +104,71 @@ describe("HTTPS by ACME over HTTP-01 against pebble", () => {
 
     const { stdout } = await relay.curl(`web.${DOMAIN}`, "/still", ["-H", `x-petit-token: ${web.token}`]);
     assert.equal((JSON.parse(stdout) as { url: string }).url, "/still");
+  });
+});
+
+describe("HTTPS by ACME over TLS-ALPN-01 on the HTTPS port against pebble", () => {
+  let relay: AcmeRelay;
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
+  let web: { id: number; token: string; publicUrl: string; home: string };
+  const answered = (name: string) => new RegExp(`acme: answered the TLS-ALPN-01 challenge for "${name.replace(/\./g, "\\.")}" to 127\\.0\\.0\\.1`);
+
+  before(async () => {
+    origin = await startOrigin("acme-alpn-origin");
+    // pebble validates HTTP-01 on a port nothing listens on: a certificate can only come over TLS-ALPN-01.
+    relay = await startAcmeRelay({
+      initArgs: () => ["--acme-challenge", "tls-alpn-01"], httpChallengeReachable: false, acme: { renew_before_days: 100_000, check_interval: 6 },
+    });
+  });
+  after(async () => {
+    await relay?.stop();
+    await origin?.close();
+  });
+
+  test("the relay gets a certificate for its own name, validated by pebble on its HTTPS port", (t) => {
+    const order = new RegExp(`acme: certificate "relay" \\(${DOMAIN}\\) issued in ([\\d.]+) s`).exec(relay.log());
+    assert.ok(order, relay.log());
+    assert.match(relay.log(), answered(DOMAIN));
+    assert.match(relay.log(), /HTTPS proxy on 127\.0\.0\.1:\d+ \(ACME over tls-alpn-01;/);
+    t.diagnostic(`TLS-ALPN-01: petit server up → valid certificate for ${DOMAIN}: ${relay.certificateMs} ms ` +
+      `(petit server up returned after ${relay.upReturnedMs} ms; the order itself took ${order[1]} s)`);
+  });
+
+  test("a client's names get their certificate the same way, and curl trusting only pebble's root reaches the service by either", async (t) => {
+    web = await relay.register("web", `127.0.0.1:${origin.port}`);
+    await petitOk(web.home, ["up"], relay.clientRun());
+    const ms = await relay.waitForCertificate(`web.${DOMAIN}`, 60_000);
+    t.diagnostic(`TLS-ALPN-01: petit up → valid certificate for web.${DOMAIN}: ${ms} ms`);
+    for (const host of [`web.${DOMAIN}`, `${web.id}.${DOMAIN}`]) {
+      assert.match(relay.log(), answered(host));
+      const { stdout } = await relay.curl(host, "/alpn", ["-H", `x-petit-token: ${web.token}`]);
+      const seen = JSON.parse(stdout) as { name: string; url: string; headers: Record<string, string> };
+      assert.deepEqual([seen.name, seen.url, seen.headers["x-forwarded-proto"]], ["acme-alpn-origin", "/alpn", "https"]);
+    }
+  });
+
+  test("the plain port answers no challenge: it has none, and redirects the rest", async () => {
+    const res = await request(`http://127.0.0.1:${relay.ports.http}/.well-known/acme-challenge/anything`, { headers: { host: DOMAIN } });
+    assert.equal(res.statusCode, 404);
+    await res.body.text();
+    const redirect = await request(`http://127.0.0.1:${relay.ports.http}/x`, { headers: { host: `web.${DOMAIN}` } });
+    await redirect.body.text();
+    assert.equal(redirect.statusCode, 308);
+  });
+
+  test("visitors are served without a failure while renewals put challenges on the HTTPS port", async (t) => {
+    const before = relay.log().match(/acme: certificate .* issued in/g)!.length;
+    const challengesBefore = relay.log().match(/answered the TLS-ALPN-01 challenge/g)!.length;
+    let requests = 0;
+    // check_interval 6: each certificate is renewed every 6 s, so at least one renewal (and its challenges) falls in 14 s.
+    for (const start = Date.now(); Date.now() - start < 14_000; requests++) {
+      const { stdout } = await relay.curl(`web.${DOMAIN}`, `/during/${requests}`, ["-H", `x-petit-token: ${web.token}`]);
+      assert.equal((JSON.parse(stdout) as { url: string }).url, `/during/${requests}`);
+    }
+    const renewals = relay.log().match(/acme: certificate .* issued in/g)!.length - before;
+    const challenges = relay.log().match(/answered the TLS-ALPN-01 challenge/g)!.length - challengesBefore;
+    t.diagnostic(`${requests} requests over HTTPS, none failed, during ${renewals} renewal(s) and ${challenges} TLS-ALPN-01 challenge(s)`);
+    assert.ok(renewals >= 1 && challenges >= 1, relay.log());
   });
 });
 

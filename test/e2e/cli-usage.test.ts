@@ -100,11 +100,18 @@ describe("the petit CLI", () => {
       const bad = await init(["--acme-email", "ops"]);
       assert.equal(bad.exitCode, 1);
       assert.match(`${bad.stdout}${bad.stderr}`, /Cannot use server\.acme\.email "ops": expected an e-mail address/);
+      const alpn = await init(["--acme-challenge", "tls-alpn-01"]);
+      assert.equal(alpn.exitCode, 0, String(alpn.stderr));
+      assert.match(String(alpn.stdout), /TLS-ALPN-01 on port 8443, which must be reachable from the internet/);
+      assert.match(readFileSync(join(relay.dir, "config.toml"), "utf8"), /\nchallenge = "tls-alpn-01"\n/);
+      const badChallenge = await init(["--acme-challenge", "tls-alpn"]);
+      assert.equal(badChallenge.exitCode, 1);
+      assert.match(`${badChallenge.stdout}${badChallenge.stderr}`, /Cannot use server\.acme\.challenge "tls-alpn": expected one of "http-01", "tls-alpn-01"/);
       const fresh = makeHome("cli-usage-acme-fresh");
       try {
         const lone = await petit(fresh.dir, ["server", "init", "--domain", "relay.example.com", "--acme-directory", "https://acme.example.com/dir"]);
         assert.equal(lone.exitCode, 1);
-        assert.match(`${lone.stdout}${lone.stderr}`, /--acme-directory, --acme-ca-file and --acme-dns-hook need --acme-email/);
+        assert.match(`${lone.stdout}${lone.stderr}`, /--acme-directory, --acme-ca-file, --acme-dns-hook and --acme-challenge need --acme-email/);
       } finally {
         fresh.remove();
       }

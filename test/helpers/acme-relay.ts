@@ -53,9 +53,12 @@ export interface AcmeRelay {
   stop(): Promise<void>;
 }
 
-/** Starts pebble and a relay initialized with `--acme-email` (and `initArgs(pebble)`), `acme` merged into [server.acme]. */
+/**
+ * Starts pebble and a relay initialized with `--acme-email` (and `initArgs(pebble)`), `acme` merged into [server.acme].
+ * pebble validates HTTP-01 on the relay's plain port, unless `httpChallengeReachable` is false: then on a port nothing listens on.
+ */
 export async function startAcmeRelay(
-  options: { initArgs?: (pebble: Pebble) => string[]; acme?: Record<string, unknown> } = {},
+  options: { initArgs?: (pebble: Pebble) => string[]; acme?: Record<string, unknown>; httpChallengeReachable?: boolean } = {},
 ): Promise<AcmeRelay> {
   const home = makeHome("acme-relay");
   const clients: { dir: string; remove(): void }[] = [];
@@ -76,7 +79,7 @@ export async function startAcmeRelay(
     await pebble?.stop();
   };
   try {
-    pebble = await startPebble({ httpPort: ports.http, tlsPort: ports.https });
+    pebble = await startPebble({ httpPort: options.httpChallengeReachable === false ? await freePort() : ports.http, tlsPort: ports.https });
     const root = await pebble.root();
     const rootFile = join(home.dir, "pebble-root.pem");
     writeFileSync(rootFile, root);

@@ -1,7 +1,7 @@
 import { Command, Option, UsageError } from "clipanion";
 import { resolve } from "node:path";
 import { writeSection } from "../../config/file.ts";
-import { acmeFields, defaultsOf, serverFields, type AcmeConfig, type ServerConfig } from "../../config/schema.ts";
+import { acmeFields, defaultsOf, serverFields, type AcmeChallenge, type AcmeConfig, type ServerConfig } from "../../config/schema.ts";
 import { checkValue, parseRange } from "../../config/values.ts";
 import { ensureSecret } from "../../secrets.ts";
 import { SSH_MODES, type SshMode } from "../../server/sshd/backend.ts";
@@ -10,11 +10,11 @@ import { PetitCommand, portOption } from "../base.ts";
 
 /** Returns `[server.acme]` from the ACME flags over `previous`; undefined when ACME is neither asked for nor configured. */
 function acmeSettings(
-  flags: { email?: string; directory?: string; caFile?: string; dnsHook?: string }, previous: AcmeConfig | undefined,
+  flags: { email?: string; directory?: string; caFile?: string; dnsHook?: string; challenge?: string }, previous: AcmeConfig | undefined,
 ): AcmeConfig | undefined {
   if (!flags.email && !previous) {
-    if (flags.directory || flags.caFile || flags.dnsHook) {
-      throw new UsageError("--acme-directory, --acme-ca-file and --acme-dns-hook need --acme-email (the ACME account's contact address)");
+    if (flags.directory || flags.caFile || flags.dnsHook || flags.challenge) {
+      throw new UsageError("--acme-directory, --acme-ca-file, --acme-dns-hook and --acme-challenge need --acme-email (the ACME account's contact address)");
     }
     return undefined;
   }
@@ -26,7 +26,16 @@ function acmeSettings(
     // Absolute: petit-serverd may run from another folder (systemd).
     ...(flags.caFile !== undefined ? { ca_file: flags.caFile && resolve(flags.caFile) } : {}),
     ...(flags.dnsHook !== undefined ? { dns_hook: flags.dnsHook && resolve(flags.dnsHook) } : {}),
+    ...(flags.challenge ? { challenge: flags.challenge as AcmeChallenge } : {}),
   };
+}
+
+/** How the CA will check the relay's names, for init's summary. */
+function challengeText(config: ServerConfig): string {
+  const redirects = `port ${config.http_port} redirects to HTTPS`;
+  if (config.acme!.dns_hook) return `DNS-01 through "${config.acme!.dns_hook}", one wildcard certificate; ${redirects}`;
+  if (config.acme!.challenge === "tls-alpn-01") return `TLS-ALPN-01 on port ${config.https_port}, which must be reachable from the internet; ${redirects}`;
+  return `HTTP-01 on port ${config.http_port}, which must be reachable from the internet and otherwise redirects to HTTPS`;
 }
 
 /** `petit server init`: write the relay's config and enrollment token. */
@@ -42,6 +51,7 @@ export class ServerInitCommand extends PetitCommand {
     `,
     examples: [
       ["Set up a relay for *.relay.example.com, with HTTPS from Let's Encrypt", "$0 server init --domain relay.example.com --acme-email ops@example.com"],
+      ["HTTPS from Let's Encrypt, validated on the HTTPS port (when the CA cannot reach port 80)", "$0 server init --domain relay.example.com --acme-email ops@example.com --acme-challenge tls-alpn-01"],
       ["Plain HTTP only (certificates are someone else's job)", "$0 server init --domain relay.example.com"],
       ["Use unprivileged ports", "$0 server init --domain relay.example.com --http-port 8080 --port-range 20000-20999"],
       ["Let tunnels use this machine's sshd on port 22", "$0 server init --domain relay.example.com --ssh-mode system"],
@@ -67,6 +77,9 @@ export class ServerInitCommand extends PetitCommand {
   acmeDirectory = Option.String("--acme-directory", { description: "ACME directory URL (default Let's Encrypt production; with --acme-email)" });
   acmeCaFile = Option.String("--acme-ca-file", { description: "PEM file of an extra CA to trust for the ACME directory (a test CA; with --acme-email)" });
   acmeDnsHook = Option.String("--acme-dns-hook", { description: "Program that publishes DNS-01 TXT records (add|remove NAME VALUE): one wildcard certificate instead of one per client" });
+  acmeChallenge = Option.String("--acme-challenge", {
+    description: "How the CA checks the names: http-01 on --http-port (default) or tls-alpn-01 on --https-port (with --acme-email)",
+  });
   httpsPort = Option.String("--https-port", { description: "Port of the HTTPS proxy with ACME (default 443); --http-port then redirects to it" });
 
   async execute(): Promise<number> {
@@ -89,7 +102,7 @@ export class ServerInitCommand extends PetitCommand {
       store: this.store ?? pick("store"),
       node_address: this.nodeAddress ?? pick("node_address"),
       https_port: portOption("--https-port", this.httpsPort, pick("https_port")),
-      acme: acmeSettings({ email: this.acmeEmail, directory: this.acmeDirectory, caFile: this.acmeCaFile, dnsHook: this.acmeDnsHook }, previous?.acme),
+      acme: acmeSettings({ email: this.acmeEmail, directory: this.acmeDirectory, caFile: this.acmeCaFile, dnsHook: this.acmeDnsHook, challenge: this.acmeChallenge }, previous?.acme),
     };
     if (config.acme && config.tls_cert) {
       throw new UsageError(`--acme-email cannot be used while server.tls_cert is set ("${config.tls_cert}"): remove server.tls_cert and server.tls_key from "${this.configFile}" first`);
@@ -145,7 +158,7 @@ export class ServerInitCommand extends PetitCommand {
     this.out(`Relay configured in ${this.configFile}`);
     this.out(`  clients reach their services at ${scheme}://<id>.${config.domain}${proxyPort === (config.acme ? 443 : 80) ? "" : `:${proxyPort}`}/`);
     if (config.acme) {
-      this.out(`  certificates from ${config.acme.directory} (HTTP-01 on port ${config.http_port}, which must be reachable from the internet and otherwise redirects to HTTPS)`);
+      this.out(`  certificates from ${config.acme.directory} (${challengeText(config)})`);
     }
     this.out(`  registration API on port ${config.api_port}, sshd on port ${config.ssh_port}`);
     this.out(`Next: "petit server up", then on a client: petit register ${scheme}://${config.domain}:${config.api_port} --token "$(petit server token)"`);

@@ -13,8 +13,9 @@ import type { ClientRecord } from "../registry/records.ts";
 import { AcmeFiles } from "./acme-files.ts";
 import { AcmeCertificates, type WantedCertificate } from "./certificates.ts";
 import { Http01Tokens } from "./challenges.ts";
-import type { AcmeIssuer } from "./issuer.ts";
+import type { AcmeIssuer, ChallengeType } from "./issuer.ts";
 import { createRedirectServer } from "./redirect-server.ts";
+import { TlsAlpnChallenges } from "./tls-alpn-challenges.ts";
 
 /** The running ACME parts. */
 export interface RelayAcme {
@@ -23,6 +24,10 @@ export interface RelayAcme {
   redirect: Server;
   /** TLS options of the proxy and the API: a certificate per SNI name. */
   tls: TlsOptions;
+  /** The challenge type the relay answers. */
+  challenge: ChallengeType;
+  /** With TLS-ALPN-01: the pending challenges the proxy's HTTPS port answers. */
+  tlsAlpn?: TlsAlpnChallenges;
   /** The ACME lines of /metrics. */
   metrics(): string;
 }
@@ -34,13 +39,16 @@ export function createRelayAcme(options: {
 }): RelayAcme {
   const files = new AcmeFiles(options.dir);
   const tokens = new Http01Tokens();
+  const alpn = new TlsAlpnChallenges();
+  // A DNS hook wins over server.acme.challenge: it is the only way to the wildcard certificate it orders.
+  const challenge: ChallengeType = options.config.dns_hook ? "dns-01" : options.config.challenge;
   const extraCa = options.config.ca_file ? readCaFile(options.config.ca_file) : undefined;
   if (options.config.dns_hook) checkHook(options.config.dns_hook);
   // Loaded at the first order: acme-client is a large library that only a relay with [server.acme] runs (scripts/bundle-acme.mjs).
   let issuer: AcmeIssuer | undefined;
   const issue = async (names: string[]) => {
     issuer ??= new (await import("./issuer.ts")).AcmeIssuer({
-      directory: options.config.directory, email: options.config.email, extraCa, files, tokens, dnsHook: options.config.dns_hook || undefined,
+      directory: options.config.directory, email: options.config.email, extraCa, files, tokens, alpn, challenge, dnsHook: options.config.dns_hook || undefined,
     });
     return issuer.issue(names);
   };
@@ -55,6 +63,8 @@ export function createRelayAcme(options: {
     certificates,
     redirect: createRedirectServer({ tokens, httpsPort: options.httpsPort }),
     tls: { SNICallback: certificates.sniCallback },
+    challenge,
+    tlsAlpn: challenge === "tls-alpn-01" ? alpn : undefined,
     metrics: () => acmeMetrics(certificates),
   };
 }

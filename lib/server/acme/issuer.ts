@@ -1,7 +1,9 @@
 /**
  * Ordering one certificate from an ACME CA with acme-client: the account
  * (its key kept 0600 and reused), a fresh P-256 key per certificate, and
- * HTTP-01 challenges answered by the plain port (Http01Tokens).
+ * the challenges: HTTP-01 answered by the plain port (Http01Tokens),
+ * TLS-ALPN-01 by the HTTPS port (TlsAlpnChallenges), or DNS-01 by the
+ * operator's hook.
  * @module
  */
 import { Agent } from "node:https";
@@ -10,6 +12,10 @@ import * as acme from "acme-client";
 import type { AcmeFiles, StoredCertificate } from "./acme-files.ts";
 import type { Http01Tokens } from "./challenges.ts";
 import { runDnsHook } from "./dns-hook.ts";
+import type { TlsAlpnChallenges } from "./tls-alpn-challenges.ts";
+
+/** The challenge types petit answers; server.acme.challenge picks one of the first two, a DNS hook the third. */
+export type ChallengeType = "http-01" | "tls-alpn-01" | "dns-01";
 
 /** How long one request to the CA may take before the order fails (and is retried after a backoff). */
 const CA_REQUEST_TIMEOUT_MS = 30_000;
@@ -20,10 +26,13 @@ export interface IssuerOptions {
   email: string;
   /** PEM of an extra CA that signs the directory's own HTTPS certificate (pebble's, in tests). */
   extraCa?: string;
-  /** DNS-01 through this program (dns-hook.ts) instead of HTTP-01. */
+  /** The challenge to answer: "dns-01" needs `dnsHook`. */
+  challenge: ChallengeType;
+  /** The program that publishes DNS-01 TXT records (dns-hook.ts). */
   dnsHook?: string;
   files: AcmeFiles;
   tokens: Http01Tokens;
+  alpn: TlsAlpnChallenges;
 }
 
 /** Orders certificates from one ACME directory under one account. */
@@ -40,21 +49,31 @@ export class AcmeIssuer {
   async issue(names: string[]): Promise<StoredCertificate> {
     const client = await this.#account();
     const [key, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names }, await acme.crypto.createPrivateEcdsaKey());
-    const hook = this.options.dnsHook;
+    const { challenge: type, dnsHook: hook, tokens, alpn } = this.options;
     // For dns-01, acme-client hands over the TXT value (the key authorization's digest), not the key authorization.
     const record = (authz: acme.Authorization) => `_acme-challenge.${authz.identifier.value}`;
     const cert = await client.auto({
-      csr, email: this.options.email, termsOfServiceAgreed: true, challengePriority: [hook ? "dns-01" : "http-01"],
+      csr, email: this.options.email, termsOfServiceAgreed: true, challengePriority: [type],
       // acme-client would check the token itself first, through this machine's DNS: the CA's own check is the one that counts.
       skipChallengeVerification: true,
       challengeCreateFn: async (authz, challenge, keyAuthorization) => {
-        if (hook && challenge.type === "dns-01") return runDnsHook(hook, "add", record(authz), keyAuthorization);
-        if (!hook && challenge.type === "http-01") return this.options.tokens.add(challenge.token, keyAuthorization);
-        throw new Error(`the CA offers no ${hook ? "dns-01" : "http-01"} challenge for "${authz.identifier.value}" (it chose ${challenge.type})`);
+        if (challenge.type !== type) {
+          throw new Error(`the CA offers no ${type} challenge for "${authz.identifier.value}" (it chose ${challenge.type})`);
+        }
+        if (type === "dns-01") return runDnsHook(hook!, "add", record(authz), keyAuthorization);
+        if (type === "http-01") return tokens.add(challenge.token, keyAuthorization);
+        // RFC 8737 §3: a self-signed certificate for the name, carrying the key authorization's digest; P-256, as RSA is slow to make.
+        const key = await acme.crypto.createPrivateEcdsaKey();
+        const [, challengeCert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, key);
+        alpn.add(authz.identifier.value, challengeCert.toString(), key.toString());
       },
       challengeRemoveFn: async (authz, challenge, keyAuthorization) => {
-        if (hook && challenge.type === "dns-01") await runDnsHook(hook, "remove", record(authz), keyAuthorization);
-        if (challenge.type === "http-01") this.options.tokens.remove(challenge.token);
+        // Also called after challengeCreateFn refused another type: then there is nothing to remove. (A string: acme-client's
+        // types know only http-01 and dns-01 challenges.)
+        if ((challenge.type as string) !== type) return;
+        if (type === "dns-01") await runDnsHook(hook!, "remove", record(authz), keyAuthorization);
+        if (type === "http-01") tokens.remove(challenge.token);
+        if (type === "tls-alpn-01") alpn.remove(authz.identifier.value);
       },
     });
     return { names, cert, key: key.toString() };

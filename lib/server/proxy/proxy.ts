@@ -13,6 +13,7 @@ import { connectionLimit } from "./connection-limit.ts";
 import { createContext } from "./context.ts";
 import { takeOverReads } from "./own-reads.ts";
 import { acceptProxyProtocol } from "./proxy-protocol-accept.ts";
+import { answerTlsAlpnChallenges } from "./tls-alpn-accept.ts";
 import type { ProxyOptions } from "./types.ts";
 import { Visitor } from "./visitor.ts";
 
@@ -41,6 +42,9 @@ export function createProxyServer(options: ProxyOptions): ProxyServer {
     ? createTlsServer({ ...settings, allowHalfOpen: false, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, ...options.tls })
     : createNetServer({ ...settings, pauseOnConnect: ownReads });
   if (options.tls) server.on("tlsClientError", (_error: Error, socket: Socket) => socket.destroy());
+  // Now, while TLS's own "connection" listener is the only one: it then runs after the look at the ClientHello, the
+  // listeners added below (the connection limit) at once.
+  if (options.tls && options.tlsAlpnChallenges) answerTlsAlpnChallenges(server, options.tlsAlpnChallenges, options.log);
   const admitSource = connectionLimit(options.maxConnectionsPerSource ?? 256, options.trustedProxies);
   const closed = (visitor: Visitor) => visitors.delete(visitor);
   if (ownReads) {

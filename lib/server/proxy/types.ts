@@ -11,6 +11,7 @@ import type { ProxyMetrics } from "../metrics/metrics.ts";
 import type { Access } from "../registry/records.ts";
 import type { RequestHead } from "./http1/request-head.ts";
 import type { SignIn } from "./sign-in/sign-in.ts";
+import type { TlsAlpnChallengeSource } from "./tls-alpn-accept.ts";
 import type { VisitorGate } from "./visitor-auth.ts";
 
 /** A tunnel the proxy can reach. */
@@ -63,6 +64,8 @@ export interface ProxyOptions {
   requestsPerSource?: number;
   /** Serve HTTPS with this key and certificate (PEM), or a certificate per SNI name (ACME). */
   tls?: TlsOptions;
+  /** Pending TLS-ALPN-01 challenges (ACME) the HTTPS port answers before TLS starts (tls-alpn-accept.ts); none when absent. */
+  tlsAlpnChallenges?: TlsAlpnChallengeSource;
   /** Connections one source address may hold open at once. */
   maxConnectionsPerSource?: number;
   /** How long a service may take to begin its answer before the visitor gets 504 (default 300 s). */

@@ -125,7 +125,7 @@ describe("config file", () => {
   test("readConfig() reads [server.acme] with its defaults, and leaves it out when absent", () => {
     const { server } = readConfig(file('[server]\ndomain = "relay.example.com"\n\n[server.acme]\nemail = "ops@example.com"\n'));
     assert.deepEqual(server?.acme, {
-      email: "ops@example.com", directory: LETS_ENCRYPT_DIRECTORY, ca_file: "", renew_before_days: ACME_RENEW_BEFORE_DAYS, check_interval: 43_200, dns_hook: "",
+      email: "ops@example.com", directory: LETS_ENCRYPT_DIRECTORY, ca_file: "", renew_before_days: ACME_RENEW_BEFORE_DAYS, check_interval: 43_200, dns_hook: "", challenge: "http-01",
     });
     assert.equal(server?.https_port, DEFAULT_HTTPS_PORT);
     assert.equal(readConfig(file('[server]\ndomain = "relay.example.com"\n')).server?.acme, undefined);
