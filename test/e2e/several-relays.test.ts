@@ -263,10 +263,9 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     }
 
     const killed = Date.now();
-    for (const relay of [b, c]) {
-      killTree(pidFrom(join(relay.home, "server/sshd.pid"))!);
-      signal(pidFrom(join(relay.home, "server/serverd.pid")), "SIGKILL");
-    }
+    // petit-serverd first: alive, it would start a new sshd the moment its own died (a client could then connect there).
+    for (const relay of [b, c]) signal(pidFrom(join(relay.home, "server/serverd.pid")), "SIGKILL");
+    for (const relay of [b, c]) killTree(pidFrom(join(relay.home, "server/sshd.pid"))!);
     const taken: Record<string, number> = {};
     await Promise.all(moving.map(async (client) => {
       await waitFor(async () => (await clientStatus(client))?.ssh_endpoint === `127.0.0.1:${a.sshPort}` &&
@@ -289,8 +288,9 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
   async function moveOffKilledRelay(client: Client, bearer: Record<string, string>, visitors: Array<{ relay: Relay; visitor: ReturnType<typeof startVisitor> }>) {
     const host = `${client.id}.${DOMAIN}`;
     const killed = Date.now();
-    killTree(pidFrom(join(relays[0].home, "server/sshd.pid"))!);
+    // petit-serverd first: alive, it would start a new sshd the moment its own died.
     signal(pidFrom(join(relays[0].home, "server/serverd.pid")), "SIGKILL");
+    killTree(pidFrom(join(relays[0].home, "server/sshd.pid"))!);
     let moved: Relay | undefined;
     await waitFor(async () => {
       const endpoint = (await clientStatus(client))?.ssh_endpoint;

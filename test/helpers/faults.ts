@@ -41,6 +41,8 @@ export function signal(pid: number | undefined, name: NodeJS.Signals): void {
 
 /** SIGKILLs `pid` and every process below it (collected first: the orphans are re-parented once it dies). */
 export function killTree(pid: number): number[] {
+  // Stopped first, it forks nothing new (sshd: a session) between the walk and the kill: that one would live on, orphaned.
+  signal(pid, "SIGSTOP");
   const all = [...descendantsOf(pid), pid];
   for (const p of all) signal(p, "SIGKILL");
   return all;
