@@ -1,9 +1,8 @@
 /**
  * Several relays sharing one registry in a real PostgreSQL (initdb and
  * pg_ctl on a free port of a temporary directory): registrations through
- * any relay, a revoke on one reaching the sessions on another, a store
- * that goes away and comes back, a relay killed (its clients move, visitors
- * through the others see errors only meanwhile) and one that comes back.
+ * any relay, a revoke on one reaching the sessions on another, and a store
+ * that goes away and comes back.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,7 +20,6 @@ import { petit, petitOk } from "../helpers/petit.ts";
 import { freeRange } from "../helpers/ports.ts";
 import { postgresSkipReason, startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 import { registrationHeaders, signingKeyLine } from "../helpers/signing-keys.ts";
-import { startVisitor, visitErrors } from "../helpers/visitors.ts";
 
 const skip = postgresSkipReason();
 
@@ -216,9 +214,8 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     }
   });
 
-  // Kills relay A; the next test starts it again.
-  test("when relay A dies (kill -9 of petit-serverd, its sshd and sessions) its client moves to another relay within 10 s, " +
-    "and visitors through the other relays get errors only until then", async () => {
+  // Last: it kills relay A for good.
+  test("when relay A dies (kill -9 of petit-serverd, its sshd and sessions) its client moves to another relay within 10 s", async () => {
     const client = await registerClient(relays[0], { name: "moves", target: `127.0.0.1:${origin.port}` });
     clients.push(client);
     const config = (parse(readFileSync(join(client.home, "config.toml"), "utf8")) as { client: { relays: string[] } }).client;
@@ -229,64 +226,6 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
 
     // Registered through relay A: the fixture knows its token for A only.
     const bearer = { "proxy-authorization": `Bearer ${client.accessToken}` };
-    // Visitors through relays B and C, from before the kill until well after the move: each relay is in turn a forwarder
-    // to A, then (once the client is on it) the holder, or a forwarder to the new holder.
-    const visitors = relays.slice(1).map((relay) => ({ relay, visitor: startVisitor(relay, client, { maxRequests: 1_800, maxMs: 90_000 }) }));
-    try {
-      await waitFor(() => visitors.every(({ visitor }) => visitor.visits.some((v) => v.status === 200)), 15_000,
-        "visitors through relays B and C to be forwarded to relay A");
-      await moveOffKilledRelay(client, bearer, visitors);
-    } finally {
-      await Promise.all(visitors.map(({ visitor }) => visitor.stop()));
-    }
-  });
-
-  // Last: it kills relays B and C for good.
-  test("relay A started again takes clients again: with B and C killed, the clients on them move to A within 10 s and A serves them", async () => {
-    const [a, b, c] = relays;
-    const moving = clients.filter((client) => client.name === "moves" || client.name === "through-outage");
-    assert.equal(moving.length, 2);
-    const bearer = (client: Client) => ({ "proxy-authorization": `Bearer ${client.accessToken}` });
-    // Both know relay A: the one registered through it as its own, the other from the list its registration answer gave.
-    for (const client of moving) {
-      const config = (parse(readFileSync(join(client.home, "config.toml"), "utf8")) as { client: { ssh_port: number; relays: string[] } }).client;
-      assert.ok(config.ssh_port === a.sshPort || config.relays.includes(`127.0.0.1:${a.sshPort}`), `${client.name} lists relay A`);
-    }
-    const restarted = Date.now();
-    // Same home, same ports, as an operator would after the machine came back.
-    await petitOk(a.home, ["server", "up"]);
-    const upMs = Date.now() - restarted;
-    // Back in the store's presence: relay A forwards to the relays that hold the tunnels now.
-    for (const client of moving) {
-      await waitFor(async () => (await viaProxy(a, `${client.id}.${DOMAIN}`, "/", { headers: bearer(client) })).status === 200,
-        15_000, `relay A to forward ${client.name} to the relay holding it`);
-    }
-
-    const killed = Date.now();
-    // petit-serverd first: alive, it would start a new sshd the moment its own died (a client could then connect there).
-    for (const relay of [b, c]) signal(pidFrom(join(relay.home, "server/serverd.pid")), "SIGKILL");
-    for (const relay of [b, c]) killTree(pidFrom(join(relay.home, "server/sshd.pid"))!);
-    const taken: Record<string, number> = {};
-    await Promise.all(moving.map(async (client) => {
-      await waitFor(async () => (await clientStatus(client))?.ssh_endpoint === `127.0.0.1:${a.sshPort}` &&
-        (await viaProxy(a, `${client.id}.${DOMAIN}`, "/", { headers: bearer(client) })).status === 200,
-      30_000, `${client.name} to serve through relay A`).catch((error) => {
-        throw new Error(`${error.message}\nclient log:\n${readFileSync(join(client.home, "client/clientd.log"), "utf8").split("\n").slice(-15).join("\n")}`);
-      });
-      taken[client.name] = Date.now() - killed;
-    }));
-    console.log(`RELAYS ${JSON.stringify({ relay_restart_up_ms: upMs, returned_relay_takes_clients_ms: taken })}`);
-    for (const [name, ms] of Object.entries(taken)) assert.ok(ms < 15_000, `${name} took ${ms} ms to serve through relay A`);
-    // Relay A says it holds both.
-    await waitFor(async () => {
-      const rows = await listed(a);
-      return moving.every((client) => rows.find((r) => r.id === client.id)?.relay === `${hostname()}:${a.httpPort}`);
-    }, 10_000, "relay A to show both clients on itself");
-  });
-
-  /** Kills relay A, waits for `client` to serve through another relay, and checks what `visitors` saw meanwhile. */
-  async function moveOffKilledRelay(client: Client, bearer: Record<string, string>, visitors: Array<{ relay: Relay; visitor: ReturnType<typeof startVisitor> }>) {
-    const host = `${client.id}.${DOMAIN}`;
     const killed = Date.now();
     // petit-serverd first: alive, it would start a new sshd the moment its own died.
     signal(pidFrom(join(relays[0].home, "server/serverd.pid")), "SIGKILL");
@@ -299,8 +238,7 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     }, 30_000, "the client to serve through another relay").catch((error) => {
       throw new Error(`${error.message}\nclient log:\n${readFileSync(join(client.home, "client/clientd.log"), "utf8").split("\n").slice(-15).join("\n")}`);
     });
-    const settled = Date.now();
-    const ms = settled - killed;
+    const ms = Date.now() - killed;
     // The third relay holds nothing: its visitors are forwarded one hop to the relay the tunnel moved to, once the
     // store's presence says so (until then it forwards to dead relay A and answers 502 naming it).
     const third = relays.slice(1).find((r) => r !== moved)!;
@@ -314,21 +252,5 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     // The relay it moved to says it holds the tunnel.
     await waitFor(async () => (await listed(moved!)).find((r) => r.id === client.id)?.relay === `${hostname()}:${moved!.httpPort}`,
       10_000, "the new relay to show the client on itself");
-
-    // Visitors: errors only while the client moves and presence follows it (every relay reads presence again each
-    // second; the holder notes its sessions every 2 s), then 200s only. At least 40 visits (~2 s) are watched after that.
-    const graceMs = 3_000;
-    const late = (visitor: ReturnType<typeof startVisitor>) => visitor.visits.filter((v) => v.at > settled + graceMs);
-    await waitFor(() => visitors.every(({ visitor }) => late(visitor).length >= 40), 20_000, "40 visits through each relay after the move");
-    for (const { relay, visitor } of visitors) {
-      const visits = (await visitor.stop()).filter((v) => v.at >= killed);
-      const role = relay === moved ? "new holder" : "third relay";
-      console.log(`RELAYS ${JSON.stringify({ visitors_via: role, settled_ms: ms, ...visitErrors(visits, killed), requests_after_settled_plus_3s: late(visitor).length })}`);
-      // What the issue allows meanwhile: a 502 naming the relay that cannot be reached, never a hang, a reset or a 404.
-      assert.deepEqual(Object.keys(visitErrors(visits, killed).errors).filter((status) => status !== "502"), [], `visitors through the ${role}`);
-      const bad = late(visitor).filter((v) => v.status !== 200);
-      assert.deepEqual(bad.map((v) => `${v.at - killed} ms: ${v.status}`), [],
-        `visitors through the ${role} got errors more than ${graceMs} ms after the client served through relay ${moved!.sshPort} (${ms} ms after the kill)`);
-    }
-  }
+  });
 });
