@@ -8,6 +8,7 @@
 import type { BlockList, Server, Socket } from "node:net";
 import { inList, plainAddress, setProxiedSource } from "../../http/client-address.ts";
 import { parseProxyHeader } from "./proxy-protocol.ts";
+import { takeConnectionListeners } from "./hand-on.ts";
 
 /** How long a trusted balancer has to send the whole header (spec §2: it comes in the first segment). */
 export const PROXY_HEADER_TIMEOUT_MS = 5_000;
@@ -21,14 +22,7 @@ export const PROXY_HEADER_TIMEOUT_MS = 5_000;
  */
 export function acceptProxyProtocol(server: Server, trusted: BlockList | undefined, log: (line: string) => void): void {
   const tls = "setSecureContext" in server;
-  const listeners = server.listeners("connection") as ((socket: Socket) => void)[];
-  server.removeAllListeners("connection");
-  const handOn = (socket: Socket) => {
-    for (const listener of listeners) {
-      if (socket.destroyed) return;
-      listener.call(server, socket);
-    }
-  };
+  const handOn = takeConnectionListeners(server);
   server.on("connection", (socket: Socket) => {
     const peer = plainAddress(socket.remoteAddress ?? "");
     if (!inList(trusted, peer)) return handOn(socket);

@@ -12,6 +12,7 @@
 import type { Server, Socket } from "node:net";
 import { TLSSocket, type SecureContext } from "node:tls";
 import { MAX_CLIENT_HELLO_BYTES, parseClientHello, type ClientHello } from "./client-hello.ts";
+import { takeConnectionListeners } from "./hand-on.ts";
 
 /** The ALPN protocol of TLS-ALPN-01 (RFC 8737 §6.2). */
 const ACME_TLS_ALPN = "acme-tls/1";
@@ -35,14 +36,7 @@ export interface TlsAlpnChallengeSource {
  * listeners present now (TLS's own), after those added later have run.
  */
 export function answerTlsAlpnChallenges(server: Server, challenges: TlsAlpnChallengeSource, log: (line: string) => void): void {
-  const listeners = server.listeners("connection") as ((socket: Socket) => void)[];
-  server.removeAllListeners("connection");
-  const handOn = (socket: Socket) => {
-    for (const listener of listeners) {
-      if (socket.destroyed) return;
-      listener.call(server, socket);
-    }
-  };
+  const handOn = takeConnectionListeners(server);
   server.on("connection", (socket: Socket) => {
     if (challenges.size === 0) return handOn(socket);
     readClientHello(socket, (bytes, hello) => {
