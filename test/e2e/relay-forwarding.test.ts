@@ -23,6 +23,7 @@ import pg from "pg";
 import { signPreamble } from "../../lib/server/proxy/peer-preamble.ts";
 import { petitOk } from "../helpers/petit.ts";
 import { registerClient, startRelay, waitFor, DOMAIN, type Client, type Relay } from "../helpers/fixture.ts";
+import { startOrigin } from "../helpers/origin.ts";
 import { startEchoServer, startProtocolOrigin, type ProtocolOrigin } from "../helpers/protocol-origin.ts";
 import { RawConnection, requestHead, type RawResponse } from "../helpers/raw-http.ts";
 import { postgresSkipReason, startPostgres, type TestPostgres } from "../helpers/postgres.ts";
@@ -242,6 +243,40 @@ describe("a visitor may reach any relay: the others forward one hop to the relay
       assert.deepEqual(await round(), new Array(260).fill(200), "and stays open for a second request");
     } finally {
       for (const conn of conns) conn.close();
+    }
+  });
+
+  test("one kept-alive connection to relay A may name a tunnel relay B holds, then one A holds, then B's again: each request is routed on its own", async () => {
+    // What a load balancer in front does: one upstream connection carries requests for many hosts.
+    const own = await startOrigin("held-by-relay-a");
+    const local = await registerClient(a, { name: "fwd-local", target: `127.0.0.1:${own.port}` });
+    try {
+      await local.up();
+      const head = (client: Client, path: string) =>
+        requestHead(`GET ${path} HTTP/1.1`, [`Host: ${client.id}.${DOMAIN}`, `Proxy-Authorization: Bearer ${client.accessToken}`]);
+      await waitFor(async () => (await ask(a.httpPort, head(local, "/ready").replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"))).status === 200,
+        20_000, "relay A to serve its own tunnel");
+      const before = { web: await servedBy(b, web.id), local: await servedBy(a, local.id) };
+      const conn = await RawConnection.open(a.httpPort, 5_000, VISITOR);
+      const answers: string[] = [];
+      try {
+        for (const [client, path] of [[web, "/kept/1"], [local, "/kept/2"], [web, "/kept/3"], [local, "/kept/4"]] as const) {
+          conn.write(head(client, path));
+          const res = await conn.readResponse({ timeoutMs: 10_000 });
+          answers.push(`${path} ${res.status} ${res.status === 200 ? "" : res.text}`.trim());
+        }
+      } finally {
+        conn.close();
+      }
+      assert.deepEqual(answers, ["/kept/1 200", "/kept/2 200", "/kept/3 200", "/kept/4 200"]);
+      // Each went to its own service: B's origin saw the odd ones, A's own origin the even ones.
+      assert.ok(origin.seen.some((r) => r.url === "/kept/1") && origin.seen.some((r) => r.url === "/kept/3"));
+      assert.ok(!origin.seen.some((r) => r.url === "/kept/2" || r.url === "/kept/4"), "relay B's service got a request for relay A's tunnel");
+      assert.equal(await servedBy(b, web.id), before.web + 2, "relay B served the two requests for its tunnel");
+      assert.equal(await servedBy(a, local.id), before.local + 2, "relay A served the two for its own");
+    } finally {
+      await local.stop();
+      await own.close();
     }
   });
 

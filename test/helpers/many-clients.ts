@@ -83,8 +83,13 @@ export class Fleet {
 
   private constructor() {}
 
-  /** Makes keys, registers them, starts one origin per client and the worker processes. Cleans up after itself if it fails. */
-  static async create(relay: Relay, count: number): Promise<Fleet> {
+  /**
+   * Makes keys, registers them, starts one origin per client and the worker
+   * processes. Given several relays (sharing a store), client i registers
+   * through and connects to relay i mod their number. Cleans up after itself if it fails.
+   */
+  static async create(relay: Relay | Relay[], count: number): Promise<Fleet> {
+    const relays = Array.isArray(relay) ? relay : [relay];
     const fleet = new Fleet();
     // Under ~/.cache (see makeHome): ssh refuses private keys other users can read.
     const home = makeHome("fleet");
@@ -105,8 +110,8 @@ export class Fleet {
         return origin;
       });
       // Registration is serialized by the relay anyway; a little concurrency hides the round trips.
-      const answers = await mapLimit(keys, 4, (file) => registerKey(relay, file));
-      pinHostKey(knownHosts, answers[0].ssh.host_key);
+      const answers = await mapLimit(keys, 4, (file, i) => registerKey(relays[i % relays.length], file));
+      pinHostKey(knownHosts, answers[0].ssh.host_key, answers.map((a) => a.ssh.host_key));
       const specs: WorkerSpec[] = answers.map((answer, index) => {
         origins[index].identity = `client ${answer.id}`;
         fleet.clients.push({

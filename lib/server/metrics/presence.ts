@@ -18,6 +18,10 @@ export class PresenceMonitor {
   #since = new Map<number, string>();
   #timer: NodeJS.Timeout | undefined;
   #lastPersist = 0;
+  /** A write of who is here failed: it is tried again at the next poll, not 30 s later. */
+  #persistFailed = false;
+  /** Clients that left while a write of that failed: told again at the next poll, unless they are back. */
+  #goneUnsaid = new Set<number>();
   #inflight: Promise<void> | undefined;
 
   /**
@@ -69,11 +73,15 @@ export class PresenceMonitor {
       }
     }
     const now = Date.now();
-    if (online.length && (changed || now - this.#lastPersist > 30_000)) {
+    if (online.length && (changed || this.#persistFailed || now - this.#lastPersist > 30_000)) {
       this.#lastPersist = now;
-      this.registry.markSeen(online).catch(() => undefined);
+      this.#persistFailed = false;
+      // With a shared store, this row is how the other relays find the tunnel: a failed write must not wait 30 s.
+      this.registry.markSeen(online).catch(() => (this.#persistFailed = true));
     }
-    this.registry.markGone(left).catch(() => undefined);
+    const gone = [...this.#goneUnsaid, ...left].filter((id) => !this.#since.has(id));
+    this.#goneUnsaid.clear();
+    this.registry.markGone(gone).catch(() => gone.forEach((id) => this.#goneUnsaid.add(id)));
   }
 
   /** Online state of client `id`. */

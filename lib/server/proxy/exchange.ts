@@ -14,7 +14,7 @@ import { textAnswer } from "./answers.ts";
 import { PaceWatch, stalledReason } from "./body.ts";
 import { isSharedRead, type ProxyContext } from "./context.ts";
 import { BodyFraming, Delimit } from "./http1/body-framing.ts";
-import type { Tunnel, TunnelPool, TunnelUser } from "./tunnel-pool.ts";
+import type { Tunnel, TunnelSource, TunnelUser } from "./tunnel-pool.ts";
 
 /** The visitor's side of an exchange: told when it is over, or when a 101 made it a byte pipe. */
 export interface ExchangeOwner {
@@ -26,7 +26,7 @@ export interface ExchangeOwner {
 
 /** What one request needs besides its bytes. */
 export interface ExchangeRequest {
-  pool: TunnelPool | undefined;
+  pool: TunnelSource | undefined;
   routeId: number;
   counters: ClientCounters | undefined;
   isHead: boolean;
@@ -189,7 +189,8 @@ export class Exchange implements TunnelUser {
         next.socket.write(this.#head);
       });
     }
-    this.fail(502, `petit: tunnel ${this.r.routeId} ${describeTunnelError(error ?? { name: "Error", message: "closed", code: "ECONNRESET" })}`, false);
+    const why = tunnel.describeEnd?.(error) ?? `tunnel ${this.r.routeId} ${describeTunnelError(error ?? { name: "Error", message: "closed", code: "ECONNRESET" })}`;
+    this.fail(502, `petit: ${why}`, false);
   }
 
   /** The visitor went away: the tunnel connection is closed (its state is unknown). */

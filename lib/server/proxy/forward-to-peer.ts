@@ -1,10 +1,11 @@
 /**
- * One-hop forwarding between relays sharing a store: a visitor whose tunnel
- * another relay holds has its connection handed to that relay, as bytes,
- * from the request that named the tunnel on (the head as the visitor sent
- * it, token included: the holder admits it again and strips it). A signed
- * line goes first (peer-preamble.ts); the holder treats the visitor it names
- * as the source and never forwards again.
+ * One-hop forwarding between relays sharing a store: a visitor's request
+ * for a tunnel another relay holds goes to that relay as the visitor sent
+ * it (token included: the holder admits it again and strips it), and its
+ * answer comes back through this relay's exchange, request by request (a
+ * CONNECT: the whole connection, as bytes). A signed line goes first on
+ * each connection (peer-preamble.ts); the holder treats the visitor it
+ * names as the source and never forwards again.
  * @module
  */
 import { connect, type Socket } from "node:net";
@@ -13,6 +14,7 @@ import { connect as connectTls, rootCertificates } from "node:tls";
 import { signPreamble } from "./peer-preamble.ts";
 import { joinSockets, type Forward } from "./pipe.ts";
 import { refuseRaw } from "./raw.ts";
+import { Tunnel, type TunnelSource } from "./tunnel-pool.ts";
 import type { ProxyOptions, Route } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
@@ -45,28 +47,119 @@ export function oneHopRefusal(route: Route, socket: object): Refusal | undefined
 }
 
 /**
- * Connects to the relay holding `route`'s tunnel (TLS when this relay's
- * proxy speaks TLS: the relays of one domain serve the same names), sends
- * the signed line naming `visitorAddress`, then `bytes` (the request that
- * named the tunnel and whatever followed it), and pipes the two connections
- * into each other (`forward` starts the visitor's side, pipe.ts). When the holder cannot be reached within
- * PEER_CONNECT_TIMEOUT_MS the visitor gets a 502 naming it.
+ * Opens a connection to the relay holding `route`'s tunnel: TLS when this
+ * relay's proxy speaks TLS (the relays of one domain serve the same names),
+ * verified against the name the visitor asked for. Writes may begin at once.
  */
-export function forwardToPeer(visitor: Socket, route: Route, bytes: Buffer, visitorAddress: string, options: ProxyOptions, forward?: Forward): void {
+function connectToHolder(route: Route, options: ProxyOptions): Duplex & { setNoDelay?: (on: boolean) => unknown } {
   const peer = route.peer!;
-  const { secret, self } = options.peering!;
   const port = Number(/:(\d{1,5})$/.exec(peer.address)?.[1] ?? 0);
   const host = peer.address.slice(0, peer.address.lastIndexOf(":")).replace(/^\[|\]$/g, "");
-  visitor.pause();
-  let out: Duplex & { setNoDelay?: (on: boolean) => unknown };
-  if (options.tls) {
-    // Verified against the domain the visitor asked for: the holder serves the same certificate, or one for the same names.
-    const servername = `${route.id}.${options.domain}`;
-    const own = options.tls.cert === undefined ? [] : [options.tls.cert].flat();
-    out = connectTls({ host, port, servername, ALPNProtocols: ["http/1.1"], ca: [...rootCertificates, ...own] });
-  } else {
-    out = connect({ host, port, noDelay: true });
+  if (!options.tls) return connect({ host, port, noDelay: true });
+  const servername = `${route.id}.${options.domain}`;
+  const own = options.tls.cert === undefined ? [] : [options.tls.cert].flat();
+  return connectTls({ host, port, servername, ALPNProtocols: ["http/1.1"], ca: [...rootCertificates, ...own] });
+}
+
+/**
+ * The holder of `route`'s tunnel could not be reached (`why`): presence is
+ * read again (at most once a second: a client may just have moved here),
+ * it is logged (once per relay per LOG_EVERY_MS: during a partition every
+ * visitor of its tunnels fails alike), and the visitor's 502 reason returned.
+ */
+function unreachable(route: Route, why: string, options: ProxyOptions): string {
+  const peer = route.peer!;
+  const now = Date.now();
+  if (now - lastRecheck >= RECHECK_EVERY_MS) {
+    lastRecheck = now;
+    options.peering!.onUnreachable?.();
   }
+  if (now - (lastLogged.get(peer.node) ?? 0) >= LOG_EVERY_MS) {
+    lastLogged.set(peer.node, now);
+    options.log(`proxy: cannot forward visitors of tunnel ${route.id} (and others held there) to relay ${peer.node} at ${peer.address}: ${why}`);
+  }
+  return `tunnel ${route.id} is held by relay ${peer.node}, which cannot be reached at ${peer.address}: ${why}`;
+}
+
+/**
+ * The connections one visitor connection's requests take to the relays
+ * holding their tunnels, as a source of tunnel connections for its
+ * exchanges (exchange.ts): each request is routed afresh, so a keep-alive
+ * connection (a load balancer's, say) may name tunnels held by different
+ * relays, one request after another. A connection the holder kept open is
+ * kept for the next request to the same holder, on behalf of the same visitor.
+ */
+export class PeerLinks {
+  #idle: { key: string; tunnel: Tunnel } | undefined;
+
+  constructor(private readonly options: ProxyOptions) {}
+
+  /** The source of connections for one request of `visitorAddress` to `route`'s holder. */
+  to(route: Route, visitorAddress: string): TunnelSource {
+    const key = `${route.peer!.node} ${route.peer!.address} ${visitorAddress}`;
+    return {
+      acquire: (use) => {
+        const idle = this.#idle;
+        this.#idle = undefined;
+        if (idle && idle.key === key && !idle.tunnel.ended) return use(idle.tunnel);
+        idle?.tunnel.socket.destroy();
+        use(this.#open(route, visitorAddress));
+      },
+      release: (tunnel, reusable) => {
+        tunnel.user = undefined;
+        tunnel.partial = undefined;
+        if (!reusable || tunnel.ended) return void tunnel.socket.destroy();
+        tunnel.served++;
+        if (tunnel.socket.isPaused()) tunnel.socket.resume();
+        this.#idle?.tunnel.socket.destroy();
+        this.#idle = { key, tunnel };
+      },
+    };
+  }
+
+  /** Closes the connection kept for a next request (the visitor's connection closed). */
+  close(): void {
+    this.#idle?.tunnel.socket.destroy();
+    this.#idle = undefined;
+  }
+
+  /** A new connection to the holder, the signed line naming the visitor written first. */
+  #open(route: Route, visitorAddress: string): Tunnel {
+    const { secret, self } = this.options.peering!;
+    const socket = connectToHolder(route, this.options);
+    const tunnel = new Tunnel(socket as Socket, false);
+    let connected = false;
+    const timer = setTimeout(() => {
+      socket.destroy(new Error(`no connection within ${PEER_CONNECT_TIMEOUT_MS / 1000} s`));
+    }, PEER_CONNECT_TIMEOUT_MS);
+    socket.once(this.options.tls ? "secureConnect" : "connect", () => {
+      connected = true;
+      clearTimeout(timer);
+      socket.setNoDelay?.(true);
+    });
+    socket.once("close", () => clearTimeout(timer));
+    tunnel.describeEnd = (error) => {
+      const why = error ? describePeerError(error) : "closed";
+      return connected
+        ? `tunnel ${route.id} is held by relay ${route.peer!.node}, which closed the forwarded connection without answering (${why})`
+        : unreachable(route, why, this.options);
+    };
+    socket.write(signPreamble(secret, self, visitorAddress));
+    return tunnel;
+  }
+}
+
+/**
+ * CONNECT to a tunnel another relay holds: the connection, from the
+ * request on (`bytes`: the request and whatever followed it), is piped to
+ * the holder after the signed line naming `visitorAddress` (`forward`
+ * starts the visitor's side, pipe.ts). When the holder cannot be reached
+ * within PEER_CONNECT_TIMEOUT_MS the visitor gets a 502 naming it.
+ */
+export function forwardToPeer(visitor: Socket, route: Route, bytes: Buffer, visitorAddress: string, options: ProxyOptions, forward?: Forward): void {
+  const { secret, self } = options.peering!;
+  visitor.pause();
+  const out = connectToHolder(route, options);
   // Connected, refused, or the visitor gone: whichever comes first settles it.
   let settled = false;
   const fail = (why: string) => {
@@ -74,19 +167,9 @@ export function forwardToPeer(visitor: Socket, route: Route, bytes: Buffer, visi
     if (settled) return void visitor.destroy();
     settled = true;
     out.destroy();
-    const now = Date.now();
-    if (now - lastRecheck >= RECHECK_EVERY_MS) {
-      lastRecheck = now;
-      options.peering!.onUnreachable?.();
-    }
-    // Once per relay per LOG_EVERY_MS: during a partition every visitor of its tunnels fails alike.
-    if (now - (lastLogged.get(peer.node) ?? 0) >= LOG_EVERY_MS) {
-      lastLogged.set(peer.node, now);
-      options.log(`proxy: cannot forward visitors of tunnel ${route.id} (and others held there) to relay ${peer.node} at ${peer.address}: ${why}`);
-    }
     // Read on, so the visitor's end of the connection is seen and the socket closes (the bytes go nowhere).
     visitor.resume();
-    refuseRaw(visitor, { status: 502, reason: `tunnel ${route.id} is held by relay ${peer.node}, which cannot be reached at ${peer.address}: ${why}` });
+    refuseRaw(visitor, { status: 502, reason: unreachable(route, why, options) });
   };
   const timer = setTimeout(() => fail(`no connection within ${PEER_CONNECT_TIMEOUT_MS / 1000} s`), PEER_CONNECT_TIMEOUT_MS);
   out.once(options.tls ? "secureConnect" : "connect", () => {

@@ -23,6 +23,12 @@ export interface TunnelUser {
   onTunnelDrain(): void;
 }
 
+/** Where an exchange gets its connection and gives it back: a tunnel's pool, or the link to the relay holding it (forward-to-peer.ts). */
+export interface TunnelSource {
+  acquire(use: (tunnel: Tunnel) => void): void;
+  release(tunnel: Tunnel, reusable: boolean): void;
+}
+
 /** One connection to a tunnel, with its response parser state (one response at a time). */
 export class Tunnel {
   user: TunnelUser | undefined;
@@ -38,14 +44,25 @@ export class Tunnel {
    * fresh buffer instead of overwriting it.
    */
   retained = false;
+  /**
+   * Why the connection ended before an answer, as the 502 says it after
+   * "petit: "; unset for a tunnel's own port (admit.ts says it then).
+   */
+  describeEnd: ((error: NodeJS.ErrnoException | undefined) => string) | undefined;
   #buffer: Buffer | undefined;
   #ended = false;
   readonly socket: Socket;
 
-  /** Connects to 127.0.0.1:`port`; `pooled` connections read into a reused buffer (no stream, no allocation per read). */
-  constructor(port: number, pooled: boolean) {
+  /**
+   * Connects to 127.0.0.1:`port`, or takes `port`, a socket already made
+   * (the connection to another relay); `pooled` connections read into a
+   * reused buffer (no stream, no allocation per read).
+   */
+  constructor(port: number | Socket, pooled: boolean) {
     const onData = (chunk: Buffer) => (this.user ? this.user.onTunnelData(this, chunk) : this.socket.destroy());
-    const socket = pooled
+    const socket = typeof port !== "number"
+      ? port.on("data", onData)
+      : pooled
       ? connect({ host: "127.0.0.1", port, noDelay: true, onread: { buffer: () => this.#nextBuffer(), callback: (n, buf) => { onData((buf as Buffer).subarray(0, n)); return true; } } })
       : connect({ host: "127.0.0.1", port, noDelay: true }).on("data", onData);
     this.socket = socket;
@@ -96,7 +113,7 @@ export function openTunnel(port: number): Tunnel {
 }
 
 /** The idle connections of one tunnel, and the requests waiting for one. */
-export class TunnelPool {
+export class TunnelPool implements TunnelSource {
   readonly #idle: Tunnel[] = [];
   readonly #waiting: ((tunnel: Tunnel) => void)[] = [];
   #open = 0;

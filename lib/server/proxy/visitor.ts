@@ -14,7 +14,7 @@ import { malformedAnswer, pageAnswer, textAnswer } from "./answers.ts";
 import { isSharedRead, poolFor, type ProxyContext } from "./context.ts";
 import { Exchange, type ExchangeOwner, type ExchangeRequest } from "./exchange.ts";
 import { writeRequestHead } from "./forward-head.ts";
-import { forwardToPeer, oneHopRefusal } from "./forward-to-peer.ts";
+import { oneHopRefusal, PeerLinks } from "./forward-to-peer.ts";
 import { acceptFromPeer } from "./from-peer.ts";
 import { HeadError } from "./http1/head-error.ts";
 import { parseRequestHead } from "./http1/request-head.ts";
@@ -27,7 +27,6 @@ import { isPetitPath } from "./sign-in/petit-pages.ts";
 import { servePetitPath } from "./sign-in/serve.ts";
 import { toOriginForm } from "./request-target.ts";
 import { openTunnel, type Tunnel } from "./tunnel-pool.ts";
-import type { ProxyRequest, Route } from "./types.ts";
 import type { Refusal } from "./visitor-auth.ts";
 
 /** How long a whole request head may take to arrive, and a keep-alive connection may idle (node's defaults: 20 s, 60 s here). */
@@ -49,6 +48,10 @@ export class Visitor implements ExchangeOwner {
   readonly #exchange: Exchange;
   readonly #slot: RequestSlot;
   #routeId = 0;
+  /** Connections to the relays holding tunnels this connection's requests named (forward-to-peer.ts). */
+  #peers: PeerLinks | undefined;
+  /** The request under way goes to another relay. */
+  #toHolder = false;
   /** No request head read yet: only now may another relay's signed line come (from-peer.ts). */
   #fresh = true;
 
@@ -113,12 +116,13 @@ export class Visitor implements ExchangeOwner {
       }
       if (end < 0) return;
       this.#pending = end < buf.length ? buf.subarray(end) : undefined;
-      this.#onHead(buf);
+      this.#onHead(buf, end);
     }
     if (this.#state === State.Head && this.#pending === undefined) this.#deadline = Date.now() + KEEP_ALIVE_MS;
   }
 
-  #onHead(buf: Buffer): void {
+  /** Routes the request whose head is buf[0…end]. */
+  #onHead(buf: Buffer, end: number): void {
     const head = this.context.head;
     const { options } = this.context;
     const req = readRequest(buf, head, this.socket);
@@ -141,17 +145,29 @@ export class Visitor implements ExchangeOwner {
     }
     const route = refused ?? admit(req, options, req.headers.host);
     if ("reason" in route) return this.#refuse(route, hasBody || upgrade || framing.close || head.minor === 0);
-    if (route.peer !== undefined) return this.#toPeer(route, req, buf);
-    const out = writeRequestHead(this.context.writer, buf, head, req, options, upgrade);
+    if (route.peer !== undefined) {
+      const refusal = oneHopRefusal(route, this.socket);
+      if (refusal) return this.#refuse(refusal, true);
+    }
+    // To another relay (peer), the head goes as the visitor sent it: the holder admits it again.
+    const out = route.peer ? this.#own(buf.subarray(0, end)) : writeRequestHead(this.context.writer, buf, head, req, options, upgrade);
     if (hasBody && head.minor === 1 && req.headers.expect?.toLowerCase() === "100-continue") this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
     this.#state = State.Busy;
     this.#deadline = 0;
     this.#routeId = route.id;
+    this.#toHolder = route.peer !== undefined;
     const request: ExchangeRequest = {
       pool: upgrade ? undefined : poolFor(this.context, route.port), routeId: route.id, counters: undefined,
       isHead: req.method === "HEAD", upgrade, minor: head.minor, close: framing.close || head.minor === 0 || this.#peerEnded,
       chunked: framing.chunked, contentLength: framing.contentLength,
     };
+    if (route.peer) {
+      // The holder answers, counts, times and logs the request.
+      this.#slot.drop();
+      this.#peers ??= new PeerLinks(options);
+      request.pool = this.#peers.to(route, clientAddress(req, options.trustedProxies));
+      return request.pool.acquire((tunnel) => this.#begin(tunnel, request, out));
+    }
     if (upgrade) return void this.#begin(openTunnel(route.port), request, out);
     request.counters = this.#slot.count(route.id);
     this.#slot.share(`${route.port} ${clientAddress(req, options.trustedProxies)}`, () => {
@@ -166,17 +182,6 @@ export class Visitor implements ExchangeOwner {
     if (this.socket.isPaused()) this.socket.resume();
     const end = this.#exchange.begin(tunnel, request, out, buf, 0);
     this.#pending = end >= 0 && end < buf.length ? buf.subarray(end) : undefined;
-  }
-
-  /** Hands the connection, from this request on (`buf`), to the relay holding the tunnel; or refuses a second hop. */
-  #toPeer(route: Route, req: ProxyRequest, buf: Buffer): void {
-    const refusal = oneHopRefusal(route, this.socket);
-    if (refusal) return this.#refuse(refusal, true);
-    // The holder answers, times and logs the request.
-    this.#slot.drop();
-    this.#toPipe();
-    this.#pending = undefined;
-    forwardToPeer(this.socket, route, this.#own(buf), clientAddress(req, this.context.options.trustedProxies), this.context.options, this.#forward);
   }
 
   #refuse(refusal: Refusal, close: boolean): void {
@@ -206,7 +211,8 @@ export class Visitor implements ExchangeOwner {
     // Bytes the visitor sent after its handshake belong to the new protocol now, and go on only now.
     const pending = this.#takePending();
     if (pending.length) tunnel.write(pending);
-    countPipe(this.context.options.metrics, this.#routeId, tunnel);
+    // A pipe to another relay is counted there, by the holder.
+    if (!this.#toHolder) countPipe(this.context.options.metrics, this.#routeId, tunnel);
     joinSockets(this.socket, tunnel, this.#forward);
   }
 
@@ -255,6 +261,7 @@ export class Visitor implements ExchangeOwner {
   #onClose(): void {
     const wasBusy = this.#state === State.Busy;
     this.#state = State.Closed;
+    this.#peers?.close();
     if (wasBusy) {
       this.#exchange.abort();
       this.#slot.close(502);

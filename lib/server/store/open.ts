@@ -25,6 +25,8 @@ export interface SshPeerInfo {
 
 /** How often a relay stamps its row in petit_nodes; a row older than three of these is a relay that is gone. */
 export const NODE_HEARTBEAT_MS = 30_000;
+/** How soon a beat the store did not take is tried again. */
+const NODE_BEAT_RETRY_MS = 2_000;
 
 /** The registry, and what the daemon does with a shared store around it. */
 export interface OpenedRegistry {
@@ -80,6 +82,8 @@ export async function openRegistry(
     const holders = new TunnelHolders(pg, options.node, (3 * NODE_HEARTBEAT_MS) / 1000);
     let watcher: InstanceType<typeof StoreWatcher> | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let closed = false;
     return {
       registry, where: pg.where, tokens,
       peering: { secret, holder: (id) => holders.holder(id), refresh: () => holders.read() },
@@ -110,12 +114,16 @@ export async function openRegistry(
         // Where the other relays (and petit doctor) find this one.
         const beat = () => {
           const self = ssh();
+          clearTimeout(retry);
           void pg.query(
             `INSERT INTO petit_nodes (name, address, seen, ssh_host, ssh_port, host_key, api_url) VALUES ($1, $2, now(), $3, $4, $5, $6)
              ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, seen = now(),
                ssh_host = EXCLUDED.ssh_host, ssh_port = EXCLUDED.ssh_port, host_key = EXCLUDED.host_key, api_url = EXCLUDED.api_url`,
             [options.node, options.nodeAddress ?? options.node, self.host, self.port, self.hostKey, self.api],
-          ).catch(() => undefined);
+          ).catch(() => {
+            // Missed beats make the other relays drop this one's tunnels: try again soon, not a whole interval later.
+            if (!closed) retry = setTimeout(beat, NODE_BEAT_RETRY_MS).unref();
+          });
           void pg.query("DELETE FROM petit_nonces WHERE until < now()").catch(() => undefined);
         };
         beat();
@@ -124,7 +132,9 @@ export async function openRegistry(
         heartbeat.unref();
       },
       async close() {
+        closed = true;
         clearInterval(heartbeat);
+        clearTimeout(retry);
         holders.stop();
         await watcher?.stop();
         await pg.close();

@@ -12,6 +12,9 @@ import { migrate } from "./schema.ts";
 /** Serializes registry changes across relays (pg_advisory_xact_lock): allocation then sees every other relay's. */
 const REGISTRY_LOCK = 0x7065_7469_02;
 
+/** How long one statement may take before it counts as the store being away. */
+export const QUERY_TIMEOUT_MS = 30_000;
+
 /** A pool of connections to the store at one URL. */
 export class PgStore {
   readonly pool: pg.Pool;
@@ -20,7 +23,10 @@ export class PgStore {
 
   constructor(readonly url: string, private readonly log: (line: string) => void) {
     this.where = describeStore(url);
-    this.pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 30_000, application_name: "petit-serverd" });
+    this.pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 30_000,
+      // A statement that never answers (a half-open connection) must not hold a poll's turn forever.
+      query_timeout: QUERY_TIMEOUT_MS, application_name: "petit-serverd",
+    });
     // An idle connection the server closed (a restart) is dropped by the pool; unhandled, the event would end the process.
     this.pool.on("error", (error) => this.log(`store ${this.where}: idle connection lost (${error.message})`));
   }
@@ -46,6 +52,7 @@ export class PgStore {
   /** Runs `work` in one transaction holding the registry lock; maps an unreachable store to a 503. */
   async transact<T>(work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
     const db = await this.pool.connect().catch((error) => { throw this.unavailable(error); });
+    let broken: Error | undefined;
     try {
       await db.query("BEGIN");
       await db.query("SELECT pg_advisory_xact_lock($1)", [REGISTRY_LOCK]);
@@ -53,10 +60,15 @@ export class PgStore {
       await db.query("COMMIT");
       return result;
     } catch (error) {
+      if (isConnectionError(error)) {
+        // Not given back to the pool: a timed-out statement may still be running on it.
+        broken = error as Error;
+        throw this.unavailable(error);
+      }
       await db.query("ROLLBACK").catch(() => undefined);
-      throw isConnectionError(error) ? this.unavailable(error) : error;
+      throw error;
     } finally {
-      db.release();
+      db.release(broken);
     }
   }
 
@@ -96,5 +108,5 @@ export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
   // Node's socket errors; PostgreSQL's class 08 (connection exception) and 57P0x (shutdown); pg's own timeout message.
   return /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN)$|^ENOTFOUND$/.test(code) || /^08|^57P0[1-3]$/.test(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test((error as Error).message ?? "");
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test((error as Error).message ?? "");
 }

@@ -43,3 +43,32 @@ test("PresenceMonitor.refresh() shows a client online as soon as its port listen
   await presence.refresh();
   assert.equal(presence.get(client.id).online, false);
 });
+
+test("a write of who is here that the store refused is tried again at the next poll, and a departure it missed is told again", async () => {
+  const port = await freePort();
+  const registry = Registry.open(freshOptions(root, { range: { first: port, last: port } }));
+  const { client } = await registry.register(newKey(), undefined);
+  // The store refuses the first write of each kind, as one that is restarting would.
+  const seen: number[][] = [];
+  const gone: number[][] = [];
+  registry.markSeen = async (ids: number[]) => {
+    seen.push(ids);
+    if (seen.length === 1) throw new Error("store away");
+  };
+  registry.markGone = async (ids: number[]) => {
+    if (ids.length) gone.push(ids);
+    if (gone.length === 1) throw new Error("store away");
+  };
+  const presence = new PresenceMonitor(registry, 60_000);
+  const server = await listen(port);
+  await presence.refresh();
+  await presence.refresh();
+  await presence.refresh();
+  assert.deepEqual(seen, [[client.id], [client.id]], "written on arrival, again at the next poll after the refusal, then not before 30 s");
+
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await presence.refresh();
+  await presence.refresh();
+  await presence.refresh();
+  assert.deepEqual(gone, [[client.id], [client.id]], "told on departure, again after the refusal, then no more");
+});
