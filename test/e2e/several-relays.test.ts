@@ -77,6 +77,23 @@ function summary(visits: Visit[]): string {
   return `${JSON.stringify(visitErrors(visits, visits[0]?.at ?? 0).errors)} in ${visits.length} visits, the last: ${last}`;
 }
 
+/**
+ * Waits until every client of `fleet` is connected and answers with its own
+ * identity through each of `through`; returns the ms from `since`, or throws
+ * naming what was wrong.
+ */
+async function fleetServes(fleet: Fleet, through: Relay[], since: number, what: string): Promise<number> {
+  let wrong: string[] = [];
+  await waitFor(async () => {
+    if (fleet.notConnected().length > 0) return false;
+    wrong = (await Promise.all(through.map((relay) => wrongAnswers(relay, fleet.clients)))).flat();
+    return wrong.length === 0;
+  }, 30_000, what).catch((error) => {
+    throw new Error(`${error.message}: ${wrong.slice(0, 5).join("; ")}\n${describeClients(fleet.notConnected())}`);
+  });
+  return Date.now() - since;
+}
+
 /** `petit doctor --json` of a relay: its findings (it exits 1 when one fails). */
 async function doctor(relay: Relay): Promise<Array<{ check: string; status: string; message: string; fix: string | null }>> {
   const result = await petit(relay.home, ["doctor", "--json"]);
@@ -280,7 +297,7 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
   });
 
   // Kills relay A; the next test starts it again.
-  test("when relay A dies (kill -9 of petit-serverd, its sshd and sessions) its client moves to another relay within 10 s, " +
+  test("when relay A dies (kill -9 of petit-serverd, its sshd and sessions) its clients move to other relays within 10 s, " +
     "and visitors through the other relays get 502s only until then", async () => {
     const [a] = relays;
     const client = await registerClient(a, { name: "moves", target: `127.0.0.1:${origin.port}` });
@@ -309,7 +326,7 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
   });
 
   // Last: it kills relays B and C for good.
-  test("relay A started again takes clients again: with B and C killed, the clients on them move to A within 10 s and A serves them", async () => {
+  test("relay A started again takes clients again: with B and C killed, the clients on them (2 petit clients, the fleet of 20) move to A within 10 s and A serves them", async () => {
     const [a, b, c] = relays;
     const moving = clients.filter((client) => client.name === "moves" || client.name === "through-outage");
     assert.equal(moving.length, 2);
@@ -338,6 +355,8 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
       killTree(pidFrom(join(relay.home, "server/sshd.pid"))!);
     }
     const taken: Record<string, number> = {};
+    // The fleet's clients, on B and C now, move to A too.
+    const fleetTaken = fleet && fleetServes(fleet, [a], killed, "the fleet to serve through relay A");
     await Promise.all(moving.map(async (client) => {
       await waitFor(async () => (await clientStatus(client))?.ssh_endpoint === `127.0.0.1:${a.sshPort}` &&
         (await viaProxy(a, `${client.id}.${DOMAIN}`, "/", { headers: bearer(client) })).status === 200,
@@ -346,6 +365,7 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
       });
       taken[client.name] = Date.now() - killed;
     }));
+    if (fleetTaken) taken.fleet = await fleetTaken;
     console.log(`RELAYS ${JSON.stringify({ relay_restart_up_ms: upMs, returned_relay_takes_clients_ms: taken })}`);
     for (const [name, ms] of Object.entries(taken)) assert.ok(ms < 15_000, `${name} took ${ms} ms to serve through relay A`);
     // Relay A says it holds both.
@@ -362,6 +382,8 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     // petit-serverd first: alive, it would start a new sshd the moment its own died.
     signal(pidFrom(join(relays[0].home, "server/serverd.pid")), "SIGKILL");
     killTree(pidFrom(join(relays[0].home, "server/sshd.pid"))!);
+    // Meanwhile, the fleet's clients on relay A (one in three) move too, and every client answers through B and C.
+    const fleetMoved = fleet && fleetServes(fleet, relays.slice(1), killed, "the fleet to serve through relays B and C");
     let moved: Relay | undefined;
     await waitFor(async () => {
       const endpoint = (await clientStatus(client))?.ssh_endpoint;
@@ -400,6 +422,11 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
       const bad = late(visitor).filter((v) => v.status !== 200);
       assert.deepEqual(bad.map((v) => `${v.at - killed} ms: ${v.status}`), [],
         `visitors through the ${role} got errors more than ${graceMs} ms after the client served through relay ${moved!.sshPort} (${ms} ms after the kill)`);
+    }
+    if (fleetMoved) {
+      const fleetMs = await fleetMoved;
+      console.log(`RELAYS ${JSON.stringify({ fleet_clients_on_killed_relay: Math.ceil(fleet!.clients.length / 3), fleet_served_through_others_ms: fleetMs })}`);
+      assert.ok(fleetMs < 15_000, `the fleet took ${fleetMs} ms to serve through relays B and C`);
     }
   }
 });

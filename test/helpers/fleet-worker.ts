@@ -14,12 +14,17 @@
 import { TunnelSupervisor } from "../../lib/client/supervisor.ts";
 import { canConnect } from "../../lib/net.ts";
 
-/** What a worker runs: one entry per client. */
+/** Where a client's ssh goes: its arguments for one relay, and that relay's SSH endpoint (probed while waiting). */
+export interface WorkerRoute {
+  args: string[];
+  host: string;
+  port: number;
+}
+
+/** What a worker runs: one entry per client; with several routes (relays sharing a store) it moves on as petit-clientd does. */
 export interface WorkerSpec {
   index: number;
-  args: string[];
-  probeHost: string;
-  probePort: number;
+  routes: WorkerRoute[];
 }
 
 /** Messages from the test to a worker. */
@@ -31,15 +36,24 @@ const send = (message: unknown) => process.connected && process.send!(message);
 function init(specs: WorkerSpec[]): void {
   for (const spec of specs) {
     const log: string[] = [];
+    let at = 0;
+    const { routes } = spec;
     const supervisor = new TunnelSupervisor({
       sshPath: "ssh",
-      args: spec.args,
+      args: routes[0].args,
       log: (line) => {
         log.push(`${new Date().toISOString()} ${line}`);
         if (log.length > 12) log.shift();
       },
       // As petit-clientd does: probe the relay while waiting, retry when it is back.
-      probe: () => canConnect(spec.probeHost, spec.probePort, 1_000),
+      probe: () => canConnect(routes[at].host, routes[at].port, 1_000),
+      failover: routes.length < 2 ? undefined : {
+        count: routes.length,
+        next() {
+          at = (at + 1) % routes.length;
+          return { args: routes[at].args, relay: `${routes[at].host}:${routes[at].port}` };
+        },
+      },
     });
     supervisor.onChange(() => {
       send({ type: "state", index: spec.index, status: supervisor.status(), at: Date.now(), log: log.slice(-8) });

@@ -86,7 +86,8 @@ export class Fleet {
   /**
    * Makes keys, registers them, starts one origin per client and the worker
    * processes. Given several relays (sharing a store), client i registers
-   * through and connects to relay i mod their number. Cleans up after itself if it fails.
+   * through and connects to relay i mod their number, and moves to the next
+   * one when its relay goes away, as petit-clientd does. Cleans up after itself if it fails.
    */
   static async create(relay: Relay | Relay[], count: number): Promise<Fleet> {
     const relays = Array.isArray(relay) ? relay : [relay];
@@ -119,12 +120,19 @@ export class Fleet {
           status: { state: "stopped", connected_since: null, restarts: 0, last_error: null, next_retry_at: null, ssh_pid: null },
         });
         const host = answer.ssh.host || "127.0.0.1";
-        const args = tunnelArgs({
-          host, port: answer.ssh.port, user: answer.ssh.user, keyFile: keys[index], knownHostsFile: knownHosts,
-          forwards: [{ relayPort: answer.port, targetHost: "127.0.0.1", targetPort: origins[index].port }],
-          keepaliveInterval: SERVER_ALIVE_INTERVAL, keepaliveCount: SERVER_ALIVE_COUNT_MAX, preferAes: aes,
-        });
-        return { index, args, probeHost: host, probePort: answer.ssh.port };
+        // Its own relay first, then the others in order (their SSH endpoints on loopback, where the test started them).
+        const own = index % relays.length;
+        const endpoints = [{ host, port: answer.ssh.port }, ...relays.map((r, i) => ({ i, host: "127.0.0.1", port: r.sshPort }))
+          .filter((r) => r.i !== own).sort((x, y) => ((x.i - own + relays.length) % relays.length) - ((y.i - own + relays.length) % relays.length))];
+        const routes = endpoints.map((e) => ({
+          host: e.host, port: e.port,
+          args: tunnelArgs({
+            host: e.host, port: e.port, user: answer.ssh.user, keyFile: keys[index], knownHostsFile: knownHosts,
+            forwards: [{ relayPort: answer.port, targetHost: "127.0.0.1", targetPort: origins[index].port }],
+            keepaliveInterval: SERVER_ALIVE_INTERVAL, keepaliveCount: SERVER_ALIVE_COUNT_MAX, preferAes: aes,
+          }),
+        }));
+        return { index, routes };
       });
       const workers = Math.min(MAX_WORKERS, Math.ceil(count / CLIENTS_PER_WORKER));
       await Promise.all(Array.from({ length: workers }, (_, w) => fleet.#startWorker(specs.filter((s) => s.index % workers === w))));

@@ -2,8 +2,9 @@
  * One visitor connection: request heads read one at a time (pipelined ones
  * wait their turn), each admitted afresh (its Host, its token: a keep-alive
  * connection may name another tunnel, or none, on its next request),
- * refused in one line or sent through its tunnel by an Exchange; CONNECT and
- * accepted Upgrades turn the connection into a byte pipe.
+ * refused in one line or sent by an Exchange through its tunnel, or to the
+ * relay holding it (forward-to-peer.ts); CONNECT and accepted Upgrades turn
+ * the connection into a byte pipe.
  * @module
  */
 import type { Socket } from "node:net";
@@ -156,21 +157,21 @@ export class Visitor implements ExchangeOwner {
     this.#deadline = 0;
     this.#routeId = route.id;
     this.#toHolder = route.peer !== undefined;
+    const source = clientAddress(req, options.trustedProxies);
     const request: ExchangeRequest = {
-      pool: upgrade ? undefined : poolFor(this.context, route.port), routeId: route.id, counters: undefined,
+      pool: route.peer ? (this.#peers ??= new PeerLinks(options)).to(route, source) : upgrade ? undefined : poolFor(this.context, route.port),
+      routeId: route.id, counters: undefined,
       isHead: req.method === "HEAD", upgrade, minor: head.minor, close: framing.close || head.minor === 0 || this.#peerEnded,
       chunked: framing.chunked, contentLength: framing.contentLength,
     };
     if (route.peer) {
       // The holder answers, counts, times and logs the request.
       this.#slot.drop();
-      this.#peers ??= new PeerLinks(options);
-      request.pool = this.#peers.to(route, clientAddress(req, options.trustedProxies));
-      return request.pool.acquire((tunnel) => this.#begin(tunnel, request, out));
+      return request.pool!.acquire((tunnel) => this.#begin(tunnel, request, out));
     }
     if (upgrade) return void this.#begin(openTunnel(route.port), request, out);
     request.counters = this.#slot.count(route.id);
-    this.#slot.share(`${route.port} ${clientAddress(req, options.trustedProxies)}`, () => {
+    this.#slot.share(`${route.port} ${source}`, () => {
       if (this.#state === State.Closed) return this.#slot.close(502);
       request.pool!.acquire((tunnel) => this.#begin(tunnel, request, out));
     });
