@@ -72,7 +72,7 @@ export async function startServerDaemon(
   });
   const opened = await openRegistry(config.store, {
     file: paths.registry, authorizedKeys: paths.authorizedKeys, range: parseRange(config.port_range)!, isPortFree, node, tokenFile: paths.token, extraTokenFile: paths.tokens,
-    nodeAddress: config.node_address || `${nodeHost}:${config.http_port}`,
+    nodeAddress: config.node_address || `${nodeHost}:${config.http_port}`, signInSecretFile: paths.signInSecret,
   }, log);
   const { registry, peering } = opened;
   const user = await ensureTunnelUser(config.tunnel_user, log);
@@ -99,7 +99,8 @@ export async function startServerDaemon(
   });
   const tls = acme ? acme.tls : tlsFiles && readTls(tlsFiles);
   const proxyPort = acme ? config.https_port : config.http_port;
-  const signIn = new SignIn({ secret: ensureSecret(paths.signInSecret) });
+  // With a store the secret is every relay's (openRegistry copied it), and a link is spent once for all of them.
+  const signIn = new SignIn({ secret: ensureSecret(paths.signInSecret), claimNonce: opened.claimNonce });
   const proxy = createProxyServer({
     domain: config.domain, log, tls, tlsAlpnChallenges: acme?.tlsAlpn,
     resolve: (label) => {

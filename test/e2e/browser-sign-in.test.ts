@@ -219,7 +219,7 @@ describe("browser sign-in to a private tunnel", { skip }, () => {
   test("a sign-in link from petit server access --link works once and not twice", async () => {
     const printed = JSON.parse(await petitOk(relay.home, ["server", "access", "alpha", "--link", "--json"]));
     const link = printed.sign_in_link.url as string;
-    assert.match(link, new RegExp(`^https://alpha\\.${DOMAIN.replace(".", "\\.")}:${relay.httpPort}/\\.petit/sign-in\\?link=[\\w-]{32}$`));
+    assert.match(link, new RegExp(`^https://alpha\\.${DOMAIN.replace(".", "\\.")}:${relay.httpPort}/\\.petit/sign-in\\?link=\\d+\\.\\d+\\.[\\w-]{22}\\.[\\w-]{43}$`));
     assert.ok(Date.parse(printed.sign_in_link.expires_at) > Date.now() + 5 * 60_000);
     await browser.context.clearCookies();
     // Opening it shows a button: a link preview that fetches the URL does not spend it.

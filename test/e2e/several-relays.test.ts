@@ -120,7 +120,8 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     // One port range for all three: ports are allocated in the store, so no two relays can hand out the same one.
     const first = await freeRange(150);
     for (let i = 0; i < 3; i++) {
-      relays.push(await startRelay({ rangeSize: 150, config: { store, port_range: `${first}-${first + 149}` } }));
+      // Behind a TLS balancer (the test, on 127.0.0.1, says X-Forwarded-Proto: https), as browser sign-in needs.
+      relays.push(await startRelay({ rangeSize: 150, config: { store, port_range: `${first}-${first + 149}`, trusted_proxies: ["127.0.0.1/32"] } }));
     }
   });
 
@@ -226,6 +227,43 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     // Relay A acts on the store's notice while relay B is still ending its own sessions: by the time the command
     // answers, A is (nearly) done. The bound leaves room for a machine busy with other tests; the figure is reported.
     assert.ok(afterAnswer < 3_000, `the session on relay A ended ${afterAnswer} ms after the revoke command answered`);
+  });
+
+  test("a browser signed in through relay B is signed in on A and C too, and a sign-in link made on relay A works once, through any relay", async () => {
+    const [a, b, c] = relays;
+    const client = await registerClient(a, { name: "browser", target: `127.0.0.1:${origin.port}` });
+    clients.push(client);
+    await client.up();
+    const host = `${client.id}.${DOMAIN}`;
+    await waitFor(async () => (await viaProxy(a, host)).status === 200, 20_000, "the tunnel through relay A");
+    const https = { "x-forwarded-proto": "https" };
+    const signIn = async (relay: Relay, form: string) => {
+      const res = await request(`http://127.0.0.1:${relay.httpPort}/.petit/sign-in`, {
+        method: "POST", body: form,
+        headers: { host, origin: `https://${host}`, "content-type": "application/x-www-form-urlencoded", ...https },
+      });
+      return { status: res.statusCode, cookie: String(res.headers["set-cookie"] ?? "").split(";")[0], text: await res.body.text() };
+    };
+    const page = async (relay: Relay, cookie: string) => {
+      const res = await request(`http://127.0.0.1:${relay.httpPort}/`, { headers: { host, accept: "text/html", cookie, ...https } });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    const typed = await signIn(b, `token=${encodeURIComponent(client.accessToken)}&next=%2F`);
+    assert.equal(typed.status, 303, typed.text);
+    assert.match(typed.cookie, /^__Host-petit=/);
+    // Relay A holds the tunnel; C forwards to it, and both check the cookie B made.
+    for (const relay of [a, b, c]) assert.equal(await page(relay, typed.cookie), 200, `relay ${relays.indexOf(relay)} takes relay B's cookie`);
+    assert.equal(await page(c, ""), 401, "without the cookie: the sign-in page");
+
+    const printed = JSON.parse(await petitOk(a.home, ["server", "access", String(client.id), "--link", "--json"])) as { sign_in_link: { url: string } };
+    const code = new URL(printed.sign_in_link.url).searchParams.get("link")!;
+    const used = await signIn(c, `link=${encodeURIComponent(code)}`);
+    assert.equal(used.status, 303, used.text);
+    assert.equal(await page(b, used.cookie), 200);
+    const again = await signIn(b, `link=${encodeURIComponent(code)}`);
+    assert.equal(again.status, 401, "used once, through relay C: refused through relay B");
+    assert.match(again.text, /used already/);
   });
 
   test("while the store is down, tunnels keep serving, registrations get 503 naming the store, and nothing is lost when it is back", async () => {

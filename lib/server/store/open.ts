@@ -7,7 +7,7 @@
  */
 import { hostname } from "node:os";
 import { writeFileAtomic } from "../../fs-atomic.ts";
-import { readSecret } from "../../secrets.ts";
+import { ensureSecret } from "../../secrets.ts";
 import type { RelayEntry } from "../../protocol/relay-list.ts";
 import { Registry, type ClientRecord, type RegistryOptions } from "../registry/registry.ts";
 import type { TunnelHolder } from "./holders.ts";
@@ -57,7 +57,8 @@ export interface OpenedRegistry {
 
 /** Opens the registry `store` names ("" → registry.json); `tokenFile`, this relay's main enrollment token, is shared through the store (the daemon's part, not the CLI's). */
 export async function openRegistry(
-  store: string, options: RegistryOptions & { node: string; nodeAddress?: string; tokenFile?: string; extraTokenFile?: string },
+  store: string,
+  options: RegistryOptions & { node: string; nodeAddress?: string; tokenFile?: string; extraTokenFile?: string; signInSecretFile?: string },
   log: (line: string) => void,
 ): Promise<OpenedRegistry> {
   if (!store) {
@@ -71,7 +72,9 @@ export async function openRegistry(
   ]);
   const pg = await PgStore.open(store, log);
   try {
-    if (options.tokenFile) await shareEnrollmentToken(pg, options.tokenFile, log);
+    if (options.tokenFile) await shareSecret(pg, "enrollment_token", options.tokenFile, "enrollment token", log);
+    // A browser signed in through one relay is signed in on all, and a sign-in link made on one works on any.
+    if (options.signInSecretFile) await shareSecret(pg, "sign_in_secret", options.signInSecretFile, "browser sign-in secret", log);
     const tokens = options.tokenFile && options.extraTokenFile
       ? new SharedTokens(pg, { main: options.tokenFile, extra: options.extraTokenFile }, log) : undefined;
     await tokens?.importLocal();
@@ -160,18 +163,19 @@ async function nodeSecret(pg: PgStore): Promise<string> {
 }
 
 /**
- * The first relay's main enrollment token becomes every relay's: written to
- * the store if it has none, else copied from it into this relay's token file.
+ * The first relay's secret in `file` (its main enrollment token, its
+ * browser sign-in secret) becomes every relay's: written to the store under
+ * `key` if it has none, else copied from it into this relay's file.
  */
-async function shareEnrollmentToken(pg: PgStore, tokenFile: string, log: (line: string) => void): Promise<void> {
-  const local = readSecret(tokenFile);
+async function shareSecret(pg: PgStore, key: string, file: string, what: string, log: (line: string) => void): Promise<void> {
+  const local = ensureSecret(file);
   const { rows } = await pg.query<{ value: string }>(
-    `INSERT INTO petit_meta (key, value) VALUES ('enrollment_token', $1) ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING value`,
-    [local],
+    `INSERT INTO petit_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key RETURNING value`,
+    [key, local],
   );
   const shared = rows[0].value;
   if (shared !== local) {
-    writeFileAtomic(tokenFile, `${shared}\n`, 0o600);
-    log(`enrollment token: using the one the store ${pg.where} holds (shared by every relay)`);
+    writeFileAtomic(file, `${shared}\n`, 0o600);
+    log(`${what}: using the one the store ${pg.where} holds (shared by every relay)`);
   }
 }

@@ -1,52 +1,66 @@
 /**
- * Single-use sign-in links (`petit server access ID --link`): a random code
- * kept in petit-serverd's memory, bound to one client and the access token
- * it had when the link was made, spent by its first use, gone after a few
- * minutes or a restart of petit-serverd.
+ * Single-use sign-in links (`petit server access ID --link`). The code
+ * carries what it is for, signed: the client, the expiry, a random nonce,
+ * and an HMAC under the sign-in secret over those and a digest of the
+ * client's access token at the time. Any relay holding the secret can check
+ * it (relays sharing a store share the secret); its first use spends the
+ * nonce, in memory and, with a store, in the store's nonces, so it works
+ * once across all relays. Rotating the token ends every link made before.
  * @module
  */
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** How long a sign-in link works, in milliseconds. */
 export const LINK_LIFETIME_MS = 10 * 60 * 1000;
-/** The most links outstanding at once; the oldest go first beyond. */
-const MAX_LINKS = 1_000;
+/** Nonces spent here, kept until their link expires; beyond this many the oldest go (their links may then be tried once more, not more). */
+const MAX_SPENT = 10_000;
 
-interface Link {
-  clientId: number;
-  token: string;
-  expiresAt: number;
-}
+/** Claims a nonce until `expiresMs` across relays; false when it was claimed before. */
+export type NonceClaim = (nonce: string, expiresMs: number) => Promise<boolean>;
 
-/** The outstanding links of one relay. */
+/** Makes and checks the sign-in links of the relays sharing `secret`. */
 export class SignInLinks {
-  readonly #links = new Map<string, Link>();
+  readonly #spent = new Map<string, number>();
 
-  constructor(private readonly lifetimeMs = LINK_LIFETIME_MS) {}
+  /** `claim`, with a shared store, spends a nonce for every relay (the store's nonces). */
+  constructor(private readonly secret: string, private readonly claim?: NonceClaim, private readonly lifetimeMs = LINK_LIFETIME_MS) {}
 
   /** Makes a link code for client `clientId` whose access token is `token`; returns it and when it expires (ms). */
   issue(clientId: number, token: string, now = Date.now()): { code: string; expiresAt: number } {
-    this.#prune(now);
-    if (this.#links.size >= MAX_LINKS) this.#links.delete(this.#links.keys().next().value!);
-    const code = randomBytes(24).toString("base64url");
     const expiresAt = now + this.lifetimeMs;
-    this.#links.set(code, { clientId, token, expiresAt });
-    return { code, expiresAt };
+    const nonce = randomBytes(16).toString("base64url");
+    return { code: `${clientId}.${expiresAt}.${nonce}.${this.#mac(clientId, expiresAt, nonce, token)}`, expiresAt };
   }
 
   /**
-   * Spends `code` (the visitor's text): true when it was made for client
-   * `clientId`, the client's token is still `token` and it has not expired.
-   * Any use spends it, even one that fails, so a code is tried once at most.
+   * Spends `code` (the visitor's text): true when a relay holding this
+   * secret made it for client `clientId`, the client's token is still
+   * `token`, it has not expired and was not used before (here, or on another
+   * relay sharing the store). Only a genuine code is spent: nobody can make
+   * the store keep nonces they made up.
    */
-  redeem(code: string, clientId: number, token: string, now = Date.now()): boolean {
-    const link = this.#links.get(code);
-    if (!link) return false;
-    this.#links.delete(code);
-    return link.clientId === clientId && link.token === token && link.expiresAt > now;
+  async redeem(code: string, clientId: number, token: string, now = Date.now()): Promise<boolean> {
+    const parts = /^(\d{1,10})\.(\d{1,15})\.([\w-]{22})\.([\w-]{43})$/.exec(code);
+    if (!parts || Number(parts[1]) !== clientId) return false;
+    const [, , expires, nonce, mac] = parts;
+    const expiresAt = Number(expires);
+    const want = Buffer.from(this.#mac(clientId, expiresAt, nonce, token));
+    if (!timingSafeEqual(Buffer.from(mac), want) || expiresAt <= now) return false;
+    if (this.#spent.has(nonce)) return false;
+    for (const [spent, until] of this.#spent) if (until <= now || this.#spent.size >= MAX_SPENT) this.#spent.delete(spent);
+    this.#spent.set(nonce, expiresAt);
+    if (!this.claim) return true;
+    try {
+      return await this.claim(`sign-in-link ${nonce}`, expiresAt);
+    } catch (error) {
+      // Not spent anywhere: the link stays good for a try once the store is back.
+      this.#spent.delete(nonce);
+      throw error;
+    }
   }
 
-  #prune(now: number): void {
-    for (const [code, link] of this.#links) if (link.expiresAt <= now) this.#links.delete(code);
+  #mac(clientId: number, expiresAt: number, nonce: string, token: string): string {
+    const digest = createHash("sha256").update(token).digest("hex");
+    return createHmac("sha256", this.secret).update(`petit sign-in link\n${clientId}\n${expiresAt}\n${nonce}\n${digest}`).digest("base64url");
   }
 }

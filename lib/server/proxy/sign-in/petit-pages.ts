@@ -42,7 +42,7 @@ export function isPetitPath(url: string): boolean {
 }
 
 /** Answers a /.petit/ request `req` with `input`, with the proxy's `options` and the relay's `signIn`. */
-export function answerPetitPath(req: ProxyRequest, input: PetitInput, options: ProxyOptions, signIn: SignIn): PetitAnswer {
+export function answerPetitPath(req: ProxyRequest, input: PetitInput, options: ProxyOptions, signIn: SignIn): PetitAnswer | Promise<PetitAnswer> {
   const host = String(req.headers.host ?? "");
   const label = labelFromHost(host, options.domain);
   const route = label === undefined ? undefined : options.resolve(label);
@@ -79,15 +79,21 @@ export function answerPetitPath(req: ProxyRequest, input: PetitInput, options: P
   }
   const link = form.get("link");
   const token = form.get("token");
-  const ok = link ? signIn.links.redeem(link, route.id, route.access.token, signIn.now())
-    : token !== null && token !== "" && safeEqual(token.trim(), route.access.token);
-  if (ok) return redirect(next, { "set-cookie": signIn.cookieFor(route.id, route.access.token) });
-  options.gate.countFailure(source);
-  // Counted with the proxy's other failed visitor access (petit_visitor_auth_failures_total{reason="missing_or_wrong_token"}).
-  options.metrics?.refused(407);
-  const error = link ? "This sign-in link was used already, has expired, or is for another host. Ask for a new one, or enter the access token."
-    : "Wrong access token for this host.";
-  return html(401, signInPage({ host, next, error }));
+  const settle = (ok: boolean): PetitAnswer => {
+    if (ok) return redirect(next, { "set-cookie": signIn.cookieFor(route.id, route.access.token) });
+    options.gate.countFailure(source);
+    // Counted with the proxy's other failed visitor access (petit_visitor_auth_failures_total{reason="missing_or_wrong_token"}).
+    options.metrics?.refused(407);
+    const error = link ? "This sign-in link was used already, has expired, or is for another host. Ask for a new one, or enter the access token."
+      : "Wrong access token for this host.";
+    return html(401, signInPage({ host, next, error }));
+  };
+  if (!link) return settle(token !== null && token !== "" && safeEqual(token.trim(), route.access.token));
+  // A link is spent in the store when relays share one: that may fail while it is away, and the link stays good.
+  return signIn.links.redeem(link, route.id, route.access.token, signIn.now()).then(settle, (error: Error) => {
+    options.log(`sign-in: could not check a link for client ${route.id}: ${error.message}`);
+    return html(503, messagePage("Try again in a moment", "The relay cannot check sign-in links right now (its store cannot be reached). Your link is still good."));
+  });
 }
 
 /** Tells whether the Origin field `origin` (the browser's text) names `host` over HTTPS. */

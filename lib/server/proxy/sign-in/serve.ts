@@ -48,7 +48,7 @@ export function servePetitPath(
   };
   const answer = () => {
     stop();
-    finish(answerPetitPath(req, { body: body.subarray(0, want).toString("utf8"), origin }, options, signIn));
+    void Promise.resolve(answerPetitPath(req, { body: body.subarray(0, want).toString("utf8"), origin }, options, signIn)).then(finish);
   };
   const onData = (chunk: Buffer) => {
     body = Buffer.concat([body, chunk]);

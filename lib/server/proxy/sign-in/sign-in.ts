@@ -11,14 +11,16 @@ import { lazyField } from "../read-request.ts";
 import type { ProxyOptions, ProxyRequest } from "../types.ts";
 import type { Refusal } from "../visitor-auth.ts";
 import { CLEAR_COOKIE, COOKIE_LIFETIME_S, COOKIE_NAME, hasValidCookie, makeCookieValue, setCookieHeader } from "./cookie.ts";
-import { SignInLinks } from "./links.ts";
+import { SignInLinks, type NonceClaim } from "./links.ts";
 import { safeNextPath } from "./next-path.ts";
 import { needsHttpsPage, PAGE_HEADERS, signInPage } from "./pages.ts";
 
 /** Settings of browser sign-in. */
 export interface SignInOptions {
-  /** The relay's sign-in secret (server/sign-in.secret): the key of every cookie's MAC. */
+  /** The relay's sign-in secret (server/sign-in.secret; with a store, every relay's): the key of every cookie's and link's MAC. */
   secret: string;
+  /** With a store: spends a link's nonce for every relay (links.ts). */
+  claimNonce?: NonceClaim;
   /** Seconds a sign-in lasts (default COOKIE_LIFETIME_S). */
   lifetimeS?: number;
   /** Milliseconds since the epoch (tests move it). */
@@ -34,13 +36,14 @@ const CHALLENGE = `Cookie realm="petit", form-action="/.petit/sign-in", cookie-n
 
 /** Browser sign-in of one relay. */
 export class SignIn {
-  readonly links = new SignInLinks();
+  readonly links: SignInLinks;
   readonly #secret: string;
   readonly lifetimeS: number;
   readonly #now: () => number;
 
   constructor(options: SignInOptions) {
     this.#secret = options.secret;
+    this.links = new SignInLinks(options.secret, options.claimNonce);
     this.lifetimeS = options.lifetimeS ?? COOKIE_LIFETIME_S;
     this.#now = options.now ?? Date.now;
   }
