@@ -96,6 +96,7 @@ export async function startServerDaemon(
   // With [server.acme] the proxy listens on https_port and the plain port only answers challenges and redirects.
   const acme = config.acme && createRelayAcme({
     config: config.acme, dir: paths.acmeDir, domain: config.domain, httpsPort: config.https_port, clients: () => registry.list(), log,
+    sharedChallenges: opened.acmeChallenges,
   });
   const tls = acme ? acme.tls : tlsFiles && readTls(tlsFiles);
   const proxyPort = acme ? config.https_port : config.http_port;

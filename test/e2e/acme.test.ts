@@ -6,18 +6,23 @@
  * challenge in its log, /metrics and petit doctor while it keeps serving;
  * over TLS-ALPN-01 the HTTPS port itself answers the CA, visitors served
  * alongside; with a DNS hook, one wildcard certificate over DNS-01 serves
- * every client.
+ * every client; two relays sharing a store answer each other's HTTP-01
+ * challenges.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { request } from "undici";
 import { startAcmeRelay, type AcmeRelay } from "../helpers/acme-relay.ts";
 import { DOMAIN, waitFor } from "../helpers/fixture.ts";
 import { startOrigin } from "../helpers/origin.ts";
+import { startPebble, type Pebble } from "../helpers/pebble.ts";
 import { petit, petitOk } from "../helpers/petit.ts";
+import { freePort } from "../helpers/ports.ts";
+import { postgresSkipReason, startPostgres, type TestPostgres } from "../helpers/postgres.ts";
 
 describe("HTTPS by ACME over HTTP-01 against pebble", () => {
   let relay: AcmeRelay;
@@ -213,3 +218,44 @@ curl -sS -f -X POST -d "{\\"host\\": \\"$2.\\", \\"value\\": \\"$3\\"}" "${pebbl
     assert.match(readFileSync(hookLog, "utf8"), new RegExp(`^add _acme-challenge\\.${DOMAIN} \\S{43}$`, "m"));
   });
 });
+
+describe("HTTPS by ACME with several relays sharing a store: whichever relay the CA reaches answers an HTTP-01 challenge", { skip: postgresSkipReason() }, () => {
+  let postgres: TestPostgres | undefined;
+  let store: string;
+  let pebble: Pebble | undefined;
+  /** Relay B (127.0.0.2, where the relay's name resolves), then relay A (127.0.0.1): one plain port number, as behind one name. */
+  const relays: AcmeRelay[] = [];
+
+  before(async () => {
+    postgres = await startPostgres();
+    store = await postgres.createDatabase("petit");
+    const httpPort = await freePort();
+    pebble = await startPebble({ httpPort, tlsPort: await freePort() });
+    // Every validation of the relay's own name goes to relay B: relay A's challenge for it is asked of B.
+    await pebble.addA(DOMAIN, ["127.0.0.2"]);
+    relays.push(await startAcmeRelay({ pebble, httpPort, listen: "127.0.0.2", store }));
+  });
+  after(async () => {
+    for (const relay of relays) await relay.stop();
+    await pebble?.stop();
+    await postgres?.stop();
+  });
+
+  test("relay A gets its certificate for the relay's name while the CA validates at relay B, which answers A's challenge from the store", async (t) => {
+    // startAcmeRelay returns once the relay serves a valid certificate for DOMAIN (within 60 s): A's order went through B.
+    const a = await startAcmeRelay({ pebble, httpPort: relays[0].ports.http, listen: "127.0.0.1", store });
+    relays.push(a);
+    assert.match(a.log(), new RegExp(`acme: certificate "relay" \\(${DOMAIN}\\) issued in [\\d.]+ s`));
+    assert.equal((await a.served(DOMAIN)).authorized, true);
+    t.diagnostic(`relay A: petit server up → valid certificate, validated at relay B: ${a.certificateMs} ms`);
+    // The challenge was removed from the store once the order was done.
+    const db = new pg.Client({ connectionString: store });
+    await db.connect();
+    try {
+      assert.equal((await db.query("SELECT token FROM petit_acme_challenges")).rowCount, 0);
+    } finally {
+      await db.end();
+    }
+  });
+});
+

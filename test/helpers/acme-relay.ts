@@ -56,13 +56,19 @@ export interface AcmeRelay {
 /**
  * Starts pebble and a relay initialized with `--acme-email` (and `initArgs(pebble)`), `acme` merged into [server.acme].
  * pebble validates HTTP-01 on the relay's plain port, unless `httpChallengeReachable` is false: then on a port nothing listens on.
+ * Several relays sharing a store share one pebble (`pebble`, stopped by its starter) and its HTTP-01 port (`httpPort`),
+ * each listening on its own loopback address (`listen`).
  */
 export async function startAcmeRelay(
-  options: { initArgs?: (pebble: Pebble) => string[]; acme?: Record<string, unknown>; httpChallengeReachable?: boolean } = {},
+  options: {
+    initArgs?: (pebble: Pebble) => string[]; acme?: Record<string, unknown>; httpChallengeReachable?: boolean;
+    pebble?: Pebble; httpPort?: number; listen?: string; store?: string;
+  } = {},
 ): Promise<AcmeRelay> {
   const home = makeHome("acme-relay");
   const clients: { dir: string; remove(): void }[] = [];
-  const ports = { http: await freePort(), https: await freePort(), api: await freePort(), control: await freePort(), ssh: await freePort() };
+  const address = options.listen ?? "127.0.0.1";
+  const ports = { http: options.httpPort ?? await freePort(), https: await freePort(), api: await freePort(), control: await freePort(), ssh: await freePort() };
   const range = await freeRange(10);
   let pebble: Pebble | undefined;
   const stop = async () => {
@@ -76,17 +82,17 @@ export async function startAcmeRelay(
     killFromPidFile(join(home.dir, "server/serverd.pid"));
     killFromPidFile(join(home.dir, "server/sshd.pid"));
     home.remove();
-    await pebble?.stop();
+    if (!options.pebble) await pebble?.stop();
   };
   try {
-    pebble = await startPebble({ httpPort: options.httpChallengeReachable === false ? await freePort() : ports.http, tlsPort: ports.https });
+    pebble = options.pebble ?? await startPebble({ httpPort: options.httpChallengeReachable === false ? await freePort() : ports.http, tlsPort: ports.https });
     const root = await pebble.root();
     const rootFile = join(home.dir, "pebble-root.pem");
     writeFileSync(rootFile, root);
     await petitOk(home.dir, [
-      "server", "init", "--domain", DOMAIN, "--listen", "127.0.0.1", "--http-port", String(ports.http), "--https-port", String(ports.https),
+      "server", "init", "--domain", DOMAIN, "--listen", address, "--http-port", String(ports.http), "--https-port", String(ports.https),
       "--api-port", String(ports.api), "--control-port", String(ports.control), "--ssh-port", String(ports.ssh),
-      "--port-range", `${range}-${range + 9}`, "--ssh-host", "127.0.0.1",
+      "--port-range", `${range}-${range + 9}`, "--ssh-host", address, ...(options.store ? ["--store", options.store] : []),
       "--acme-email", "ops@example.com", "--acme-directory", pebble.directory, "--acme-ca-file", pebble.listenCaFile, ...(options.initArgs?.(pebble) ?? []),
     ]);
     if (options.acme) {
@@ -97,7 +103,7 @@ export async function startAcmeRelay(
       writeFileSync(file, stringify(config), { mode: 0o600 });
     }
     const served = (servername: string) => new Promise<{ authorized: boolean; serial: string }>((done, fail) => {
-      const socket = connect({ host: "127.0.0.1", port: ports.https, servername, ca: root, rejectUnauthorized: false }, () => {
+      const socket = connect({ host: address, port: ports.https, servername, ca: root, rejectUnauthorized: false }, () => {
         done({ authorized: socket.authorized, serial: socket.getPeerX509Certificate()?.serialNumber ?? "" });
         socket.destroy();
       });
@@ -123,7 +129,7 @@ export async function startAcmeRelay(
       home: home.dir, ports, pebble, root, rootFile, upReturnedMs, certificateMs, served, waitForCertificate, clientRun, stop,
       log: () => readFileSync(join(home.dir, "server/serverd.log"), "utf8"),
       curl: (host, path, args = []) => exec("curl", [
-        "-sS", "--max-time", "10", "--cacert", rootFile, "--resolve", `${host}:${ports.https}:127.0.0.1`, ...args, `https://${host}:${ports.https}${path}`,
+        "-sS", "--max-time", "10", "--cacert", rootFile, "--resolve", `${host}:${ports.https}:${address}`, ...args, `https://${host}:${ports.https}${path}`,
       ]),
       async register(name, target) {
         const dir = makeHome("acme-client");

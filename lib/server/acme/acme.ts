@@ -12,7 +12,7 @@ import { renderPrometheus } from "../../http/prometheus.ts";
 import type { ClientRecord } from "../registry/records.ts";
 import { AcmeFiles } from "./acme-files.ts";
 import { AcmeCertificates, type WantedCertificate } from "./certificates.ts";
-import { Http01Tokens } from "./challenges.ts";
+import { Http01Tokens, type SharedChallenges } from "./challenges.ts";
 import type { AcmeIssuer, ChallengeType } from "./issuer.ts";
 import { createRedirectServer } from "./redirect-server.ts";
 import { TlsAlpnChallenges } from "./tls-alpn-challenges.ts";
@@ -36,9 +36,11 @@ export interface RelayAcme {
 export function createRelayAcme(options: {
   config: AcmeConfig; dir: string; domain: string; httpsPort: number;
   clients: () => readonly ClientRecord[]; log: (line: string) => void;
+  /** With a store: every relay's HTTP-01 challenges, so the CA may ask any relay. */
+  sharedChallenges?: SharedChallenges;
 }): RelayAcme {
   const files = new AcmeFiles(options.dir);
-  const tokens = new Http01Tokens();
+  const tokens = new Http01Tokens(options.sharedChallenges);
   const alpn = new TlsAlpnChallenges();
   // A DNS hook wins over server.acme.challenge: it is the only way to the wildcard certificate it orders.
   const challenge: ChallengeType = options.config.dns_hook ? "dns-01" : options.config.challenge;

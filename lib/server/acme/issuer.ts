@@ -72,7 +72,7 @@ export class AcmeIssuer {
         // types know only http-01 and dns-01 challenges.)
         if ((challenge.type as string) !== type) return;
         if (type === "dns-01") await runDnsHook(hook!, "remove", record(authz), keyAuthorization);
-        if (type === "http-01") tokens.remove(challenge.token);
+        if (type === "http-01") await tokens.remove(challenge.token);
         if (type === "tls-alpn-01") alpn.remove(authz.identifier.value);
       },
     });

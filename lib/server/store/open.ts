@@ -10,6 +10,7 @@ import { writeFileAtomic } from "../../fs-atomic.ts";
 import { ensureSecret } from "../../secrets.ts";
 import type { RelayEntry } from "../../protocol/relay-list.ts";
 import { Registry, type ClientRecord, type RegistryOptions } from "../registry/registry.ts";
+import type { SharedChallenges } from "../acme/challenges.ts";
 import type { TunnelHolder } from "./holders.ts";
 import type { PgStore } from "./pg-store.ts";
 import type { SharedTokens } from "./pg-tokens.ts";
@@ -47,6 +48,8 @@ export interface OpenedRegistry {
    * elsewhere. Absent without a store.
    */
   peering?: { secret: string; holder(id: number): TunnelHolder | undefined; refresh(): Promise<void> };
+  /** The HTTP-01 challenges every relay places, so the CA may ask any relay (acme/challenges.ts); absent without a store. */
+  acmeChallenges?: SharedChallenges;
   /** The enrollment tokens every relay shares (with a store, when given the token files); absent otherwise. */
   tokens?: SharedTokens;
   /** Stops following and closes the store's connections. */
@@ -90,6 +93,26 @@ export async function openRegistry(
     return {
       registry, where: pg.where, tokens,
       peering: { secret, holder: (id) => holders.holder(id), refresh: () => holders.read() },
+      acmeChallenges: {
+        async put(token, keyAuthorization) {
+          await pg.query("DELETE FROM petit_acme_challenges WHERE until < now()");
+          // An hour is past any order's life; the issuer removes it sooner.
+          await pg.query(
+            `INSERT INTO petit_acme_challenges (token, key_authorization, until) VALUES ($1, $2, now() + interval '1 hour')
+             ON CONFLICT (token) DO UPDATE SET key_authorization = EXCLUDED.key_authorization, until = EXCLUDED.until`,
+            [token, keyAuthorization],
+          );
+        },
+        async remove(token) {
+          await pg.query("DELETE FROM petit_acme_challenges WHERE token = $1", [token]);
+        },
+        async get(token) {
+          const { rows } = await pg.query<{ key_authorization: string }>(
+            "SELECT key_authorization FROM petit_acme_challenges WHERE token = $1 AND until > now()", [token],
+          );
+          return rows[0]?.key_authorization;
+        },
+      },
       async claimNonce(nonce, expiresMs) {
         const { rowCount } = await pg.query("INSERT INTO petit_nonces (nonce, until) VALUES ($1, $2) ON CONFLICT DO NOTHING", [nonce, new Date(expiresMs)]);
         return rowCount === 1;

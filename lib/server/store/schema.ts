@@ -62,6 +62,8 @@ export const MIGRATIONS: readonly string[] = [
      expires timestamptz,
      uses_left integer CHECK (uses_left >= 0)
    );`,
+  // 6: HTTP-01 challenges a relay placed, so whichever relay the CA reaches can answer (acme/challenges.ts).
+  `CREATE TABLE petit_acme_challenges (token text PRIMARY KEY, key_authorization text NOT NULL, until timestamptz NOT NULL);`,
 ];
 
 /** The schema version this petit writes and reads. */
