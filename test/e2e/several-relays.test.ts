@@ -223,10 +223,13 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     const afterAnswer = await waitFor(() => refused(client.port), 10_000, "the session on relay A to end");
     const ms = Date.now() - started;
     assert.equal((await viaProxy(relays[0], host)).status, 404);
-    console.log(`RELAYS {"revoke_command_ms":${answered},"revoke_to_session_ended_on_other_relay_ms":${ms}}`);
+    console.log(`RELAYS ${JSON.stringify({
+      revoke_command_ms: answered, revoke_to_session_ended_on_other_relay_ms: ms, session_ended_after_command_answered_ms: afterAnswer,
+    })}`);
     // Relay A acts on the store's notice while relay B is still ending its own sessions: by the time the command
-    // answers, A is (nearly) done. The bound leaves room for a machine busy with other tests; the figure is reported.
-    assert.ok(afterAnswer < 3_000, `the session on relay A ended ${afterAnswer} ms after the revoke command answered`);
+    // answers, A is (nearly) done. The issue's bound, 1 s, counted from the answer: on a busy machine most of the
+    // command's own time is the CLI starting up, not the relays.
+    assert.ok(afterAnswer < 1_000, `the session on relay A ended ${afterAnswer} ms after the revoke command answered`);
   });
 
   test("a browser signed in through relay B is signed in on A and C too, and a sign-in link made on relay A works once, through any relay", async () => {
