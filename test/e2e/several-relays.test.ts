@@ -232,7 +232,7 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
     assert.ok(afterAnswer < 1_000, `the session on relay A ended ${afterAnswer} ms after the revoke command answered`);
   });
 
-  test("a browser signed in through relay B is signed in on A and C too, and a sign-in link made on relay A works once, through any relay", async () => {
+  test("a browser signed in through relay B is signed in on A and C too; a sign-in link made on relay A works once, through any relay, and an altered one nowhere", async () => {
     const [a, b, c] = relays;
     const client = await registerClient(a, { name: "browser", target: `127.0.0.1:${origin.port}` });
     clients.push(client);
@@ -261,6 +261,20 @@ describe("several relays sharing a PostgreSQL store", { skip }, () => {
 
     const printed = JSON.parse(await petitOk(a.home, ["server", "access", String(client.id), "--link", "--json"])) as { sign_in_link: { url: string } };
     const code = new URL(printed.sign_in_link.url).searchParams.get("link")!;
+    // A visitor who saw the link alters it (longer life, another nonce) or makes one up: refused, and nothing of it is
+    // written to the store (the nonces table would otherwise be anyone's to fill).
+    const [id, expires, nonce, mac] = code.split(".");
+    const db = new pg.Client({ connectionString: store });
+    await db.connect();
+    try {
+      for (const forged of [`${id}.${Number(expires) + 86_400_000}.${nonce}.${mac}`, `${id}.${expires}.${"A".repeat(22)}.${mac}`, `${id}.${expires}.${nonce}.${"B".repeat(43)}`]) {
+        assert.equal((await signIn(b, `link=${encodeURIComponent(forged)}`)).status, 401, forged);
+      }
+      const { rowCount } = await db.query("SELECT 1 FROM petit_nonces WHERE nonce LIKE 'sign-in-link %'");
+      assert.equal(rowCount, 0, "a refused link left a nonce in the store");
+    } finally {
+      await db.end();
+    }
     const used = await signIn(c, `link=${encodeURIComponent(code)}`);
     assert.equal(used.status, 303, used.text);
     assert.equal(await page(b, used.cookie), 200);
