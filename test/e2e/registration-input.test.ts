@@ -217,10 +217,11 @@ describe("registration input", () => {
     await refused(() => post(body, proof), 401, /already used \(replay\)/);
   });
 
-  for (const [when, offset] of [["301 s old", -301_000], ["301 s in the future", 301_000]] as const) {
+  // 30 s past the 300 s allowed: on a busy machine the request may take seconds to be checked, and 1 s past let one through.
+  for (const [when, offset] of [["330 s old", -330_000], ["330 s in the future", 330_000]] as const) {
     test(`a proof ${when} is refused with 401 and changes nothing`, async () => {
       const body = JSON.stringify({ public_key: keyLine() });
-      await refused(() => post(body, makeProof(relay.token, body, Date.now() + offset)), 401, /30\d s away from the relay's clock/);
+      await refused(() => post(body, makeProof(relay.token, body, Date.now() + offset)), 401, /3[0-3]\d s away from the relay's clock/);
     });
   }
 });
