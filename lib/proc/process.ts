@@ -32,6 +32,21 @@ export function isZombie(pid: number): boolean {
   }
 }
 
+/**
+ * When `pid` started, in clock ticks since boot (/proc/PID/stat field 22), or
+ * undefined when it is gone: with the PID, it names one process even once
+ * the number is reused (fixed at fork, unlike the command line before exec).
+ */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces and parentheses): state is field 3, starttime field 22.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Returns the argv of `pid`, or undefined when it is gone. */
 export function commandLine(pid: number): string[] | undefined {
   try {

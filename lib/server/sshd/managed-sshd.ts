@@ -11,7 +11,7 @@ import { ensureKeyPair } from "../../ssh/keygen.ts";
 import { renderSshdConfig, type SshdSettings } from "../../ssh/sshd-config.ts";
 import { lastLines } from "../../daemon/log-tail.ts";
 import { writeFileAtomic } from "../../fs-atomic.ts";
-import { childPids, commandLine, isAlive, readPidFile } from "../../proc/process.ts";
+import { childPids, commandLine, isAlive, readPidFile, startTime } from "../../proc/process.ts";
 import { terminate } from "../../proc/signal.ts";
 import { waitForPort } from "../../proc/sockets.ts";
 import type { SshdBackend } from "./backend.ts";
@@ -41,6 +41,8 @@ function lastLogLines(file: string): string {
 /** The managed sshd: started or adopted, restarted when it dies, stopped on request. */
 export class ManagedSshd implements SshdBackend {
   #pid: number | undefined;
+  /** When #pid started (/proc), so a reused number is not taken for our sshd. */
+  #pidStarted: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
   #restarts = 0;
@@ -55,9 +57,14 @@ export class ManagedSshd implements SshdBackend {
   /** True when start() found sshd already running (left by an earlier petit-serverd). */
   adopted = false;
 
-  /** PID of the listening sshd, when it runs (not while a restart waits). */
+  /**
+   * PID of the listening sshd, when it runs (not while a restart waits). A
+   * live process with that number must also have started when ours did:
+   * PIDs are reused (within seconds where pid_max is 32768 and much forks).
+   */
   get pid(): number | undefined {
-    return this.#pid && isAlive(this.#pid) ? this.#pid : undefined;
+    const pid = this.#pid;
+    return pid && isAlive(pid) && startTime(pid) === this.#pidStarted ? pid : undefined;
   }
 
   /** Writes the config, checks it with `sshd -t`, then adopts a running sshd or starts one; resolves once it listens. */
@@ -75,6 +82,7 @@ export class ManagedSshd implements SshdBackend {
     const running = this.#adoptable();
     if (running) {
       this.#pid = running;
+      this.#pidStarted = startTime(running);
       this.adopted = true;
       o.log(`sshd: adopted running sshd pid ${running}`);
       // A changed config (new port, new user) is picked up by a reload; open tunnels survive it.
@@ -129,6 +137,7 @@ export class ManagedSshd implements SshdBackend {
     child.catch(() => undefined);
     child.unref();
     this.#pid = child.pid;
+    this.#pidStarted = child.pid ? startTime(child.pid) : undefined;
     this.#startedAt = Date.now();
     o.log(`sshd: started pid ${child.pid} on ${o.listen}:${o.port}`);
   }
@@ -154,6 +163,8 @@ export class ManagedSshd implements SshdBackend {
     const why = quick ? `, ${Math.round((Date.now() - this.#startedAt) / 100) / 10} s after its start: "${lastLogLines(this.options.logFile)}"` : "";
     this.options.log(`sshd: pid ${this.#pid} exited${why}; restarting ${delay ? `in ${delay / 1000} s` : "now"} ` +
       `(restart ${this.#restarts}, see ${this.options.logFile})`);
+    // Forgotten: the number may soon belong to another process.
+    this.#pid = undefined;
     if (delay) this.#restartAt = Date.now() + delay;
     else this.#spawn();
   }

@@ -1,12 +1,13 @@
 /**
- * isAlive(): a process that exited but was not reaped yet (a zombie) is not alive.
+ * isAlive(): a process that exited but was not reaped yet (a zombie) is not
+ * alive; startTime() tells one process from a later one with its number.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { isAlive } from "../../../lib/proc/process.ts";
+import { isAlive, startTime } from "../../../lib/proc/process.ts";
 
 describe("isAlive()", () => {
   test("isAlive() is true for this process and false for a PID that does not exist", () => {
@@ -40,3 +41,17 @@ function state(pid: number): string {
     return "";
   }
 }
+
+test("startTime() names one process: the same on every read, another for a later process, none once it is gone", async () => {
+  const own = startTime(process.pid);
+  assert.match(own ?? "", /^\d+$/);
+  assert.equal(startTime(process.pid), own);
+  const child = spawn("sleep", ["30"], { stdio: "ignore" });
+  await new Promise((resolve) => child.once("spawn", resolve));
+  const childStart = startTime(child.pid!);
+  assert.match(childStart ?? "", /^\d+$/);
+  assert.ok(BigInt(childStart!) >= BigInt(own!), "a child starts after its parent");
+  child.kill("SIGKILL");
+  await new Promise((resolve) => child.once("exit", resolve));
+  assert.equal(startTime(child.pid!), undefined);
+});
