@@ -148,7 +148,7 @@ export async function startServerDaemon(
       await presence.refresh();
       return metrics.render(registry.list().map((c) => ({ id: c.id, name: c.name, online: presence.get(c.id).online }))) + (acme?.metrics() ?? "");
     },
-    notReady: () => (!ready ? "starting" : sshd.pid === undefined ? "sshd is not running" : undefined),
+    notReady: () => (!ready ? "starting" : sshd.pid === undefined ? "sshd is not running" : sshd.failing),
   }));
 
   // The control port is bound first: it is the lock that keeps a second petit-serverd out.

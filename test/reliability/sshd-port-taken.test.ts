@@ -69,6 +69,12 @@ describe("the relay's sshd port taken by another program", () => {
     const freedAt = Date.now();
     await waitFor(async () => (await viaProxy(relay, `waits.${DOMAIN}`)).status === 200, 45_000, "the tunnel to come back");
     const backMs = Date.now() - freedAt;
+    // Ready again once the sshd started last has lasted 10 s: a balancer does not put back a relay whose sshd flaps.
+    await waitFor(async () => {
+      const res = await request(`http://127.0.0.1:${relay.controlPort}/readyz`);
+      await res.body.dump();
+      return res.statusCode === 200;
+    }, 30_000, "/readyz to say ready again");
     report({ fault: "sshd port taken for 10 s", sshd_starts_in_10_s: starts, back_after_port_freed_ms: backMs, taken_ms: freedAt - takenAt });
 
     // Every second would be ~10; the delays double from 2 s.

@@ -16,6 +16,8 @@ export interface SshdBackend {
   release(): void;
   /** PID of the sshd listener whose children are the tunnel sessions, when it runs. */
   readonly pid: number | undefined;
+  /** Set while a running sshd cannot be counted on yet (it keeps exiting soon after its start): why. */
+  readonly failing?: string;
   /** True when sshd was running before start() and must outlive a failed start. */
   readonly adopted: boolean;
   /** The host public key line ("TYPE BASE64 [comment]") clients pin; valid after start(). */

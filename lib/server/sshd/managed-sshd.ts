@@ -54,6 +54,16 @@ export class ManagedSshd implements SshdBackend {
 
   constructor(private readonly options: SshdOptions) {}
 
+  /**
+   * Why sshd cannot be counted on though one runs: it keeps exiting soon
+   * after its start (its port taken, say), and the one started last has not
+   * lasted QUICK_DEATH_MS yet. /readyz says so.
+   */
+  get failing(): string | undefined {
+    if (this.#quickDeaths === 0 || Date.now() - this.#startedAt >= QUICK_DEATH_MS) return undefined;
+    return `sshd is not running steadily: it exited ${this.#quickDeaths} time(s) soon after its start (see ${this.options.logFile})`;
+  }
+
   /** True when start() found sshd already running (left by an earlier petit-serverd). */
   adopted = false;
 
